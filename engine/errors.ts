@@ -1,0 +1,181 @@
+/**
+ * The one registry of errors the gateway raises itself.
+ *
+ * Each entry has a stable code (never renamed once shipped), the JSON-RPC error code it maps to
+ * inside MCP, and the HTTP status used where the refusal happens at the transport, before or
+ * outside a JSON-RPC exchange (auth, body limits, unknown session). Refusals made inside an MCP
+ * exchange (policy, upstream faults) travel as JSON-RPC errors in a 200 response so that stock
+ * MCP clients surface the reason instead of a bare HTTP failure; an upstream's own tool error
+ * is never rewritten. `test/unit/errors.test.ts` pins that every code is listed in the README.
+ */
+import type { SentinelErrorData } from "../sdk/ts/src/wire.js";
+
+/** JSON-RPC 2.0 reserved codes. */
+export const JSONRPC = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internalError: -32603,
+} as const;
+
+export interface ErrorSpec {
+  readonly jsonrpc: number;
+  readonly http: number;
+  readonly summary: string;
+}
+
+export const ERRORS = {
+  SENTINEL_PARSE_ERROR: { jsonrpc: JSONRPC.parseError, http: 400, summary: "The body is not valid JSON." },
+  SENTINEL_INVALID_REQUEST: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 400,
+    summary: "The body is not a single valid JSON-RPC 2.0 message (batches are refused).",
+  },
+  SENTINEL_INVALID_PARAMS: {
+    jsonrpc: JSONRPC.invalidParams,
+    http: 400,
+    summary: "`params` is present but is not an object.",
+  },
+  SENTINEL_UNSUPPORTED_MEDIA_TYPE: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 415,
+    summary: "POST bodies must be `Content-Type: application/json`.",
+  },
+  SENTINEL_NOT_ACCEPTABLE: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 406,
+    summary: "The `Accept` header must allow both `application/json` and `text/event-stream` (POST) or `text/event-stream` (GET).",
+  },
+  SENTINEL_BODY_TOO_LARGE: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 413,
+    summary: "The body exceeds the configured `server.maxBodyBytes`.",
+  },
+  SENTINEL_METHOD_NOT_ALLOWED: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 405,
+    summary: "The HTTP method is not served on this path.",
+  },
+  SENTINEL_FORBIDDEN_ORIGIN: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 403,
+    summary: "The `Host` or `Origin` header is not on the allowlist (DNS-rebinding protection).",
+  },
+  SENTINEL_AUTH_MISSING: {
+    jsonrpc: -32001,
+    http: 401,
+    summary: "No `Authorization: Bearer <api key>` header.",
+  },
+  SENTINEL_AUTH_INVALID: {
+    jsonrpc: -32001,
+    http: 401,
+    summary: "The API key is unknown or revoked.",
+  },
+  SENTINEL_IDENTITY_INVALID: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 400,
+    summary: "The identity headers are malformed (metadata not a flat JSON object, conflicting keys, tenant mismatch).",
+  },
+  SENTINEL_IDENTITY_CHANGED: {
+    jsonrpc: -32002,
+    http: 403,
+    summary: "A request tried to change the user or metadata fixed when its session started.",
+  },
+  SENTINEL_UNKNOWN_CONNECTION: {
+    jsonrpc: -32004,
+    http: 404,
+    summary: "No connection of that name exists for the caller's tenant.",
+  },
+  SENTINEL_UNKNOWN_SESSION: {
+    jsonrpc: -32004,
+    http: 404,
+    summary: "The `Mcp-Session-Id` is unknown, ended, or belongs to another API key; start a new session.",
+  },
+  SENTINEL_SESSION_REQUIRED: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 400,
+    summary: "A request other than `initialize` arrived without `Mcp-Session-Id`.",
+  },
+  SENTINEL_UNSUPPORTED_PROTOCOL_VERSION: {
+    jsonrpc: JSONRPC.invalidRequest,
+    http: 400,
+    summary: "The `MCP-Protocol-Version` header names a version the gateway does not serve.",
+  },
+  SENTINEL_POLICY_DENIED: {
+    jsonrpc: -32003,
+    http: 403,
+    summary: "Policy refused the call: a deny rule matched, or no rule allowed it (deny by default).",
+  },
+  SENTINEL_UPSTREAM_UNAVAILABLE: {
+    jsonrpc: -32010,
+    http: 502,
+    summary: "The upstream MCP server could not be reached, or its process is not running.",
+  },
+  SENTINEL_UPSTREAM_TIMEOUT: {
+    jsonrpc: -32011,
+    http: 504,
+    summary: "The upstream did not answer within the connection's `timeoutMs`.",
+  },
+  SENTINEL_UPSTREAM_PROTOCOL: {
+    jsonrpc: -32012,
+    http: 502,
+    summary: "The upstream answered with something that is not valid MCP over its transport.",
+  },
+  SENTINEL_SHUTTING_DOWN: {
+    jsonrpc: -32013,
+    http: 503,
+    summary: "The gateway is draining and takes no new sessions.",
+  },
+  SENTINEL_INTERNAL: {
+    jsonrpc: JSONRPC.internalError,
+    http: 500,
+    summary: "A bug in the gateway; the trace id locates it in the logs.",
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A refusal as a value: what the pipeline returns instead of throwing. */
+export interface Refusal {
+  readonly code: ErrorCode;
+  readonly reason: string;
+  readonly ruleId?: string;
+  readonly retryAfterMs?: number;
+}
+
+export const refuse = (code: ErrorCode, reason: string, extra?: Omit<Refusal, "code" | "reason">): Refusal => ({
+  code,
+  reason,
+  ...extra,
+});
+
+export interface JsonRpcErrorObject {
+  code: number;
+  message: string;
+  data: SentinelErrorData;
+}
+
+/** The JSON-RPC `error` member for a refusal. */
+export const toJsonRpcError = (refusal: Refusal, traceId?: string): JsonRpcErrorObject => {
+  const data: { -readonly [K in keyof SentinelErrorData]: SentinelErrorData[K] } = {
+    code: refusal.code,
+    reason: refusal.reason,
+  };
+  if (refusal.ruleId !== undefined) data.ruleId = refusal.ruleId;
+  if (refusal.retryAfterMs !== undefined) data.retryAfterMs = refusal.retryAfterMs;
+  if (traceId !== undefined) data.traceId = traceId;
+  return { code: ERRORS[refusal.code].jsonrpc, message: `${refusal.code}: ${refusal.reason}`, data };
+};
+
+/** A thrown error for configuration and start-up faults, which are not refusals. */
+export class SentinelConfigError extends Error {
+  override readonly name = "SentinelConfigError";
+  constructor(
+    readonly file: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${file}: ${path === "" ? "(root)" : path}: ${reason}`);
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The call pipeline for `/mcp/<connection>`, written as plain code: each stage is called by
+ * name, in order, and each ordering constraint says why it sits where it does.
+ */
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { HEADERS } from "../../sdk/ts/src/wire.js";
+import { bearerToken, hashApiKey } from "../auth/api-keys.js";
+import { readIdentity, sameIdentity, type StatedIdentity } from "../auth/identity.js";
+import type { ApiKeyBinding } from "../config/compile-config.js";
+import type { ConnectionConfig } from "../config/types.js";
+import { ERRORS, refuse, type Refusal } from "../errors.js";
+import { isRefusal, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc.js";
+import { isSupportedProtocolVersion } from "../mcp/protocol.js";
+import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
+import { errorResponse, GatewaySession } from "./gateway-session.js";
+import type { Gateway } from "./gateway.js";
+import { govern } from "./govern.js";
+
+interface Caller {
+  readonly binding: ApiKeyBinding;
+  readonly keyHash: string;
+  readonly connection: ConnectionConfig;
+}
+
+export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: DownstreamExchange, connectionName: string): Promise<void> {
+  const started = performance.now();
+  const traceId = randomUUID();
+  ex.setHeader(HEADERS.traceId, traceId);
+  const fail = (refusal: Refusal, id: JsonRpcId | null = null, status: number = ERRORS[refusal.code].http) => {
+    gw.metrics.countRefusal(refusal.code);
+    ex.sendJson(status, errorResponse(id, refusal, traceId));
+  };
+
+  // Transport checks come first: they cost nothing and need no secrets.
+  if (req.method === "POST") {
+    const type = req.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+    if (type !== "application/json") return fail(refuse("SENTINEL_UNSUPPORTED_MEDIA_TYPE", `Content-Type must be application/json, not ${type ?? "missing"}`));
+    if (!accepts(req, "application/json") || !accepts(req, "text/event-stream")) {
+      return fail(refuse("SENTINEL_NOT_ACCEPTABLE", "Accept must include application/json and text/event-stream"));
+    }
+  } else if (req.method === "GET") {
+    if (!accepts(req, "text/event-stream")) return fail(refuse("SENTINEL_NOT_ACCEPTABLE", "Accept must include text/event-stream"));
+  } else if (req.method !== "DELETE") {
+    ex.setHeader("allow", "GET, POST, DELETE");
+    return fail(refuse("SENTINEL_METHOD_NOT_ALLOWED", `${req.method} is not served on /mcp; use POST, GET or DELETE`));
+  }
+
+  // 1. Resolve the caller. Authentication precedes the connection lookup so that an
+  //    unauthenticated client learns nothing about which connections exist.
+  const caller = resolveCaller(gw, req, connectionName);
+  if (isRefusal(caller)) return fail(caller);
+  const afterResolve = performance.now();
+  gw.metrics.recordStage("resolve", (afterResolve - started) * 1000);
+
+  const sessionId = req.headers.get(HEADERS.sessionId);
+  if (req.method !== "POST") {
+    if (sessionId === undefined) return fail(refuse("SENTINEL_SESSION_REQUIRED", `${req.method} needs an Mcp-Session-Id header`));
+    const session = findSession(gw, sessionId, caller, req);
+    if (isRefusal(session)) return fail(session);
+    if (req.method === "GET") return session.listen(req.headers.get("last-event-id"), ex);
+    gw.sessions.remove(session.id);
+    await session.end();
+    return ex.sendEmpty(200);
+  }
+
+  const message = parseMessage(req.body);
+  if (isRefusal(message)) return fail(message);
+  const requestId = isRequest(message) ? message.id : null;
+
+  // 2. The session. A new one starts only with `initialize`; its identity is fixed here and
+  //    every later request must present the same one (or none), so headers cannot be used to
+  //    escalate mid-session. The kill switch will check session state at this point too.
+  let session: GatewaySession | Refusal;
+  if (isRequest(message) && message.method === "initialize") {
+    if (sessionId !== undefined) return fail(refuse("SENTINEL_INVALID_REQUEST", "initialize must not carry an Mcp-Session-Id"), requestId);
+    if (gw.draining) return fail(refuse("SENTINEL_SHUTTING_DOWN", "the gateway is draining"), requestId);
+    session = startSession(gw, req, caller);
+  } else if (sessionId === undefined) {
+    return fail(refuse("SENTINEL_SESSION_REQUIRED", "send initialize first; other messages need an Mcp-Session-Id header"), requestId);
+  } else {
+    session = findSession(gw, sessionId, caller, req);
+  }
+  if (isRefusal(session)) return fail(session, requestId);
+  ex.setHeader(HEADERS.sessionId, session.id);
+
+  // 3. Policy. Runs after the session so the decision sees the fixed identity, and before
+  //    anything reaches the upstream: a refused call must never leave the gateway.
+  const verdict = isRequest(message) ? govern(gw, session, caller.binding.tenant, message) : undefined;
+  const afterPolicy = performance.now();
+  gw.metrics.recordStage("policy", (afterPolicy - afterResolve) * 1000);
+  if (verdict?.refusal !== undefined) {
+    gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
+    return fail(verdict.refusal, requestId, 200);
+  }
+
+  // 4. Forward. Credentials are injected by the connection's outbound interceptors.
+  gw.metrics.countRequest(connectionName, methodLabel(message), "forwarded");
+  if (isRequest(message)) await session.request(message, ex, verdict?.rewrite);
+  else await session.deliver(message, ex);
+  const done = performance.now();
+  gw.metrics.recordStage("forward", (done - afterPolicy) * 1000);
+  gw.metrics.recordStage("total", (done - started) * 1000);
+  // 5. Audit is emitted here, off the hot path, once the audit pipeline lands.
+}
+
+function resolveCaller(gw: Gateway, req: IncomingRequest, connectionName: string): Caller | Refusal {
+  const header = req.headers.get(HEADERS.authorization);
+  if (header === undefined) return refuse("SENTINEL_AUTH_MISSING", "send Authorization: Bearer <api key>");
+  const key = bearerToken(header);
+  if (key === undefined) return refuse("SENTINEL_AUTH_INVALID", "the Authorization header is not a Bearer token");
+  const keyHash = hashApiKey(key);
+  const binding = gw.runtime.keys.get(keyHash);
+  if (binding === undefined) return refuse("SENTINEL_AUTH_INVALID", "the API key is unknown or revoked");
+  const connection = binding.tenant.connections.get(connectionName);
+  if (connection === undefined) {
+    return refuse("SENTINEL_UNKNOWN_CONNECTION", `tenant "${binding.tenant.id}" has no connection "${connectionName}"`);
+  }
+  return { binding, keyHash, connection };
+}
+
+function startSession(gw: Gateway, req: IncomingRequest, caller: Caller): GatewaySession | Refusal {
+  const identity = readIdentity(req.headers, caller.binding.tenant.id);
+  if (isRefusal(identity)) return identity;
+  const upstream = gw.upstreamFor(caller.binding.tenant.id, caller.connection);
+  const session = new GatewaySession(
+    randomUUID(),
+    { tenantId: caller.binding.tenant.id, keyHash: caller.keyHash, connection: caller.connection.name, identity },
+    upstream,
+    upstream.openSession(),
+  );
+  gw.sessions.add(session);
+  return session;
+}
+
+function findSession(gw: Gateway, sessionId: string, caller: Caller, req: IncomingRequest): GatewaySession | Refusal {
+  const session = gw.sessions.get(sessionId);
+  // A session is only ever reachable with the key and connection that opened it. Answering
+  // "unknown" rather than "forbidden" keeps session ids from being probed across keys.
+  if (session === undefined || session.owner.keyHash !== caller.keyHash || session.owner.connection !== caller.connection.name) {
+    return refuse("SENTINEL_UNKNOWN_SESSION", "no such session for this API key and connection; initialize a new one");
+  }
+  const version = req.headers.get(HEADERS.protocolVersion);
+  if (version !== undefined && !isSupportedProtocolVersion(version)) {
+    return refuse("SENTINEL_UNSUPPORTED_PROTOCOL_VERSION", `MCP-Protocol-Version "${version}" is not supported`);
+  }
+  const stated = readIdentity(req.headers, session.owner.tenantId);
+  if (isRefusal(stated)) return stated;
+  if (!sameIdentity(session.owner.identity, stated as StatedIdentity, statesIdentity(req))) {
+    return refuse("SENTINEL_IDENTITY_CHANGED", "the user and metadata of a session are fixed when it starts");
+  }
+  return session;
+}
+
+const statesIdentity = (req: IncomingRequest): boolean => {
+  for (const name of req.headers.keys()) if (name === HEADERS.user || name === HEADERS.metadata || name.startsWith(HEADERS.metadataPrefix)) return true;
+  return false;
+};
+
+function accepts(req: IncomingRequest, type: string): boolean {
+  const accept = req.headers.get("accept");
+  if (accept === undefined) return false;
+  return accept.split(",").some((part) => {
+    const t = part.split(";")[0]!.trim().toLowerCase();
+    return t === type || t === "*/*" || t === type.split("/")[0] + "/*";
+  });
+}
+
+const KNOWN_METHODS = new Set([
+  "initialize", "ping", "tools/list", "tools/call", "resources/list", "resources/templates/list", "resources/read",
+  "resources/subscribe", "resources/unsubscribe", "prompts/list", "prompts/get", "completion/complete", "logging/setLevel",
+  "notifications/initialized", "notifications/cancelled", "notifications/progress", "notifications/roots/list_changed",
+]);
+
+const methodLabel = (m: JsonRpcMessage): string => ("method" in m ? (KNOWN_METHODS.has(m.method) ? m.method : "other") : "response");
+

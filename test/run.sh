@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The project's one test command (`npm test`, also what CI runs through .ci/run):
+#   1. install dependencies from package-lock.json when node_modules is missing or stale
+#   2. start the real services (PostgreSQL, Kafka) and export their addresses
+#   3. typecheck, lint, build
+#   4. optional test preparation (test/conformance/setup.sh)
+#   5. vitest, all projects; its exit code is this script's exit code
+# Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+# With CI=true the services are stopped on exit; locally they stay up so the next run is fast.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+step() { printf '\n==> %s\n' "$*"; }
+die() { printf '\ntest/run.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. Dependencies
+# ---------------------------------------------------------------------------------------------
+# node-gyp (native addons: uWS fallback builds, re2, node-rdkafka, pkcs11js) needs Node's headers
+# and cannot download them here: use the system's, or the npm package that ships them.
+ensure_nodedir() {
+  if [ -d /usr/include/node ]; then
+    export npm_config_nodedir=/usr
+    return
+  fi
+  local version arch pkg prefix dir
+  version="$(node -p 'process.versions.node')"
+  arch="$(node -p 'process.arch')"
+  pkg="node-linux-$arch"
+  prefix="$ROOT/.tools/node-headers"
+  dir="$prefix/node_modules/$pkg"
+  if [ ! -f "$dir/include/node/node.h" ] \
+    || [ "$(node -p 'require(process.argv[1]).version' "$dir/package.json" 2>/dev/null || true)" != "$version" ]; then
+    step "installing Node $version headers ($pkg@$version) into .tools/node-headers"
+    rm -rf "$prefix"
+    mkdir -p "$prefix"
+    # Own package.json so npm does not treat the repository (and its workspaces) as the project.
+    printf '{ "name": "sentinel-node-headers", "private": true }\n' >"$prefix/package.json"
+    npm install --prefix "$prefix" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+      "$pkg@$version" || die "could not install $pkg@$version (Node headers for node-gyp)"
+    [ -f "$dir/include/node/node.h" ] || die "$pkg@$version has no include/node/node.h"
+  fi
+  export npm_config_nodedir="$dir"
+}
+
+ensure_deps() {
+  [ -f package-lock.json ] || die "package-lock.json is missing; run npm install and commit the lockfile"
+  ensure_nodedir
+  if [ -d node_modules ] && [ -f node_modules/.package-lock.json ] \
+    && [ ! package-lock.json -nt node_modules/.package-lock.json ]; then
+    return
+  fi
+  step "npm ci (node_modules missing or older than package-lock.json)"
+  npm ci --no-audit --no-fund || die "npm ci failed"
+  touch node_modules/.package-lock.json
+}
+
+ensure_deps
+
+# ---------------------------------------------------------------------------------------------
+# 2. Real services
+# ---------------------------------------------------------------------------------------------
+if [ "${CI:-}" = "true" ]; then
+  # Stop the services whatever happens after this point; the exit status is preserved.
+  trap 'echo; echo "==> stopping services (CI=true)"; bash "$ROOT/deploy/local/services.sh" down || true' EXIT
+fi
+
+step "starting services (deploy/local/services.sh up)"
+bash deploy/local/services.sh up \
+  || die "the real services (PostgreSQL, Kafka) did not start; see the messages above. Integration tests need them and are not skipped."
+services_env="$(bash deploy/local/services.sh env)" || die "deploy/local/services.sh env failed"
+eval "$services_env"
+[ -n "${DATABASE_URL:-}" ] && [ -n "${KAFKA_BROKERS:-}" ] \
+  || die "deploy/local/services.sh env did not provide DATABASE_URL and KAFKA_BROKERS"
+
+# ---------------------------------------------------------------------------------------------
+# 3. Static checks and build
+# ---------------------------------------------------------------------------------------------
+step "npm run typecheck"
+npm run --silent typecheck || die "typecheck failed"
+step "npm run lint"
+npm run --silent lint || die "lint failed"
+step "npm run build"
+npm run --silent build || die "build failed"
+
+# ---------------------------------------------------------------------------------------------
+# 4. Extra test preparation
+# ---------------------------------------------------------------------------------------------
+if [ -f test/conformance/setup.sh ]; then
+  step "test/conformance/setup.sh"
+  bash test/conformance/setup.sh || die "test/conformance/setup.sh failed"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 5. Tests
+# ---------------------------------------------------------------------------------------------
+step "vitest run (all projects)"
+set +e
+npx vitest run "$@"
+rc=$?
+set -e
+exit "$rc"
