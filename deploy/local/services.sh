@@ -196,6 +196,8 @@ EOF
   pid="$(pg_running_pid)"
   if [ -n "$pid" ]; then
     log "postgres already running (pid $pid)"
+  elif "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 1; then
+    die "another PostgreSQL server already listens on 127.0.0.1:$PG_PORT; stop it or set SENTINEL_PG_PORT"
   fi
   until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 2; do
     if [ -z "$(pg_running_pid)" ]; then

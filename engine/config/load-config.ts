@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import { parseDocument } from "yaml";
+import { LineCounter, parseDocument } from "yaml";
 import { SentinelConfigError } from "../errors.js";
 import type { ConditionConfig, SentinelConfig, ServerConfig } from "./types.js";
 
@@ -32,7 +32,6 @@ let validator: ReturnType<Ajv2020["compile"]> | undefined;
 function validate(doc: unknown): ErrorObject[] {
   if (validator === undefined) {
     const ajv = new Ajv2020({ allErrors: true, strict: true, discriminator: true, useDefaults: true });
-    ajv.addKeyword("default");
     validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_PATH, "utf8")));
   }
   return validator(doc) ? [] : (validator.errors ?? []);
@@ -54,11 +53,12 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Sentine
 }
 
 export function parseConfig(text: string, file: string, options: LoadOptions = {}): SentinelConfig {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const firstError = doc.errors[0];
   if (firstError !== undefined) {
-    const at = firstError.linePos?.[0];
-    throw new SentinelConfigError(file, at ? `line ${at.line}, column ${at.col}` : "", firstError.message.split("\n")[0] ?? "");
+    const at = lineCounter.linePos(firstError.pos[0]);
+    throw new SentinelConfigError(file, `line ${at.line}, column ${at.col}`, firstError.message.split("\n")[0] ?? "");
   }
   const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   const env = { SENTINEL_HOME, NODE: process.execPath, ...(options.env ?? process.env) };
