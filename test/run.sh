@@ -58,8 +58,19 @@ fi
 # 5. Tests
 # ---------------------------------------------------------------------------------------------
 step "vitest run (all projects)"
+results="$ROOT/.services/vitest-results.json"
+mkdir -p "$(dirname "$results")"
+rm -f "$results"
 set +e
-npx vitest run "$@"
+npx vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@"
 rc=$?
 set -e
+# A plain closing line, 'N passed, N failed', that any CI log reader understands.
+if [ -f "$results" ]; then
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    console.log(`\nvitest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  ' "$results" || true
+fi
 exit "$rc"

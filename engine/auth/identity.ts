@@ -85,9 +85,8 @@ function setMetadata(target: Record<string, MetadataValue>, key: string, value: 
   return undefined;
 }
 
-/** True when a later request restates the same identity (or states none). */
-export function sameIdentity(fixed: StatedIdentity, stated: StatedIdentity, statedAny: boolean): boolean {
-  if (!statedAny) return true;
+/** True when a later request states the same user and metadata as the session's own. */
+export function sameIdentity(fixed: StatedIdentity, stated: StatedIdentity): boolean {
   return fixed.user === stated.user && JSON.stringify(sortKeys(fixed.metadata)) === JSON.stringify(sortKeys(stated.metadata));
 }
 

@@ -22,7 +22,7 @@ import { demoKeyPath, ensureDataDir, ensureDemo, writeActiveConfig } from "./dat
 const USAGE = `usage: sentinel <command> [options]
 
 commands:
-  start      gateway (and, once it lands, the admin API) on the embedded data dir; serves the demo config on first run
+  start      the gateway on the embedded data dir; serves the demo config on first run
   gateway    the data plane alone, on a config file
   apply      validate a config file and make it the active config of a data dir (a running gateway reloads it)
   validate   check a config file and report the first error with its path
@@ -42,7 +42,6 @@ const options = {
   "data-dir": { type: "string", default: ".sentinel" },
   host: { type: "string" },
   port: { type: "string" },
-  "admin-port": { type: "string" },
   connection: { type: "string" },
   url: { type: "string", default: "http://127.0.0.1:8080" },
   "api-key": { type: "string" },

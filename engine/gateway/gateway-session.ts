@@ -20,6 +20,8 @@ export interface SessionOwner {
   readonly keyHash: string;
   readonly connection: string;
   readonly identity: StatedIdentity;
+  /** The identity headers exactly as sent at initialize, for a cheap equality check later. */
+  readonly identityFingerprint: string;
 }
 
 /** Rewrites a final result before it goes downstream (list filtering). */
@@ -128,7 +130,12 @@ export class GatewaySession {
         };
         ex.onAbort(() => reply.cancel());
         await this.pump(reply.events, stream, (out) => {
-          if (message.method === "initialize") this.learnVersion(out);
+          if (isResponse(out)) {
+            if (message.method === "initialize") this.learnVersion(out);
+          } else if (isNotification(out) && out.method === "notifications/progress") {
+            // A call that reports progress is alive: its timeout starts over, as the spec advises.
+            this.restartTimer(upstreamId);
+          }
         });
         return;
       }
@@ -211,7 +218,7 @@ export class GatewaySession {
   }
 
   /** Copies upstream events to a downstream stream, translating ids, until either side ends. */
-  private async pump(events: AsyncIterable<UpstreamEvent>, stream: DownstreamStream, onFinal: ((m: JsonRpcMessage) => void) | undefined): Promise<void> {
+  private async pump(events: AsyncIterable<UpstreamEvent>, stream: DownstreamStream, onMessage: ((m: JsonRpcMessage) => void) | undefined): Promise<void> {
     for await (const ev of events) {
       if (stream.closed) break;
       if (ev.message === undefined) {
@@ -222,7 +229,7 @@ export class GatewaySession {
       const out = this.fromUpstream(ev.message);
       if (out === undefined) continue;
       stream.send({ ...ev.sse, data: JSON.stringify(out) });
-      if (isResponse(out)) onFinal?.(out);
+      onMessage?.(out);
     }
     stream.close();
   }
@@ -261,6 +268,13 @@ export class GatewaySession {
     this.calls.delete(upstreamId);
     this.callsByDownstreamId.delete(call.downstreamId);
     return call;
+  }
+
+  private restartTimer(upstreamId: number): void {
+    const call = this.calls.get(upstreamId);
+    if (call === undefined) return;
+    clearTimeout(call.timer);
+    call.timer = setTimeout(() => this.timeOut(upstreamId), this.connection.timeoutMs);
   }
 
   private timeOut(upstreamId: number): void {

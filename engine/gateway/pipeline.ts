@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { HEADERS } from "../../sdk/ts/src/wire.js";
 import { bearerToken, hashApiKey } from "../auth/api-keys.js";
-import { readIdentity, sameIdentity, type StatedIdentity } from "../auth/identity.js";
+import { readIdentity, sameIdentity } from "../auth/identity.js";
 import type { ApiKeyBinding } from "../config/compile-config.js";
 import type { ConnectionConfig } from "../config/types.js";
 import { ERRORS, refuse, type Refusal } from "../errors.js";
@@ -125,7 +125,13 @@ function startSession(gw: Gateway, req: IncomingRequest, caller: Caller): Gatewa
   const upstream = gw.upstreamFor(caller.binding.tenant.id, caller.connection);
   const session = new GatewaySession(
     randomUUID(),
-    { tenantId: caller.binding.tenant.id, keyHash: caller.keyHash, connection: caller.connection.name, identity },
+    {
+      tenantId: caller.binding.tenant.id,
+      keyHash: caller.keyHash,
+      connection: caller.connection.name,
+      identity,
+      identityFingerprint: identityFingerprint(req),
+    },
     upstream,
     upstream.openSession(),
   );
@@ -144,18 +150,26 @@ function findSession(gw: Gateway, sessionId: string, caller: Caller, req: Incomi
   if (version !== undefined && !isSupportedProtocolVersion(version)) {
     return refuse("SENTINEL_UNSUPPORTED_PROTOCOL_VERSION", `MCP-Protocol-Version "${version}" is not supported`);
   }
+  // Clients repeat the identity headers on every request; byte-identical headers (or none) are
+  // the same identity without parsing them again. Anything else is parsed and compared.
+  const fingerprint = identityFingerprint(req);
+  if (fingerprint === "" || fingerprint === session.owner.identityFingerprint) return session;
   const stated = readIdentity(req.headers, session.owner.tenantId);
   if (isRefusal(stated)) return stated;
-  if (!sameIdentity(session.owner.identity, stated as StatedIdentity, statesIdentity(req))) {
+  if (!sameIdentity(session.owner.identity, stated)) {
     return refuse("SENTINEL_IDENTITY_CHANGED", "the user and metadata of a session are fixed when it starts");
   }
   return session;
 }
 
-const statesIdentity = (req: IncomingRequest): boolean => {
-  for (const name of req.headers.keys()) if (name === HEADERS.user || name === HEADERS.metadata || name.startsWith(HEADERS.metadataPrefix)) return true;
-  return false;
-};
+/** The identity headers of a request as one string; "" when it states none. */
+function identityFingerprint(req: IncomingRequest): string {
+  let out = "";
+  for (const [name, value] of req.headers) {
+    if (name === HEADERS.user || name === HEADERS.metadata || name.startsWith(HEADERS.metadataPrefix)) out += `${name}\n${value}\n`;
+  }
+  return out;
+}
 
 function accepts(req: IncomingRequest, type: string): boolean {
   const accept = req.headers.get("accept");
