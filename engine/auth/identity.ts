@@ -30,7 +30,7 @@ export function readIdentity(headers: ReadonlyMap<string, string>, tenantId: str
   const metadata: Record<string, MetadataValue> = Object.create(null);
   const json = headers.get(HEADERS.metadata);
   if (json !== undefined) {
-    if (json.length > MAX_METADATA_BYTES) {
+    if (Buffer.byteLength(json, "utf8") > MAX_METADATA_BYTES) {
       return refuse("SENTINEL_IDENTITY_INVALID", `${HEADERS.metadata} is larger than ${MAX_METADATA_BYTES} bytes`);
     }
     let parsed: unknown;

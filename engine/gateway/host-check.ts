@@ -18,7 +18,8 @@ export function isLoopback(host: string): boolean {
 
 export function compileHostCheck(server: ServerConfig): HostCheck {
   const loopback = isLoopback(server.host);
-  const hosts = server.allowedHosts ?? (loopback ? LOOPBACK_NAMES : undefined);
+  // On loopback the listener's own address is allowed too (127.0.0.2 is loopback as well).
+  const hosts = server.allowedHosts ?? (loopback ? [...LOOPBACK_NAMES, server.host] : undefined);
   const hostSet = hosts === undefined ? undefined : new Set(hosts.map((h) => h.toLowerCase()));
   const origins = server.allowedOrigins;
   const anyOrigin = origins?.includes("*") ?? false;
@@ -29,7 +30,7 @@ export function compileHostCheck(server: ServerConfig): HostCheck {
     if (origins !== undefined || !loopback) return false;
     try {
       const url = new URL(origin);
-      return (url.protocol === "http:" || url.protocol === "https:") && LOOPBACK_NAMES.includes(url.hostname);
+      return (url.protocol === "http:" || url.protocol === "https:") && (LOOPBACK_NAMES.includes(url.hostname) || url.hostname === server.host);
     } catch {
       return false;
     }

@@ -18,6 +18,7 @@ export class SseParser {
   private event: string | undefined;
   private retry: number | undefined;
   private sawField = false;
+  private afterCR = false;
   private readonly decoder = new TextDecoder();
 
   constructor(private readonly onEvent: (event: SseEvent) => void) {}
@@ -25,13 +26,18 @@ export class SseParser {
   push(chunk: Uint8Array): void {
     this.buffer += this.decoder.decode(chunk, { stream: true });
     let start = 0;
-    for (let i = 0; i < this.buffer.length; i++) {
+    // A CR that ended the previous chunk already ended its line; an LF right after it is the
+    // second half of that CRLF, not an empty line.
+    if (this.afterCR && this.buffer.charCodeAt(0) === 10) start = 1;
+    this.afterCR = false;
+    for (let i = start; i < this.buffer.length; i++) {
       const c = this.buffer.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      // A CR at the very end may be the first half of a CRLF split across chunks.
-      if (c === 13 && i === this.buffer.length - 1) break;
       this.line(this.buffer.slice(start, i));
-      if (c === 13 && this.buffer.charCodeAt(i + 1) === 10) i++;
+      if (c === 13) {
+        if (i === this.buffer.length - 1) this.afterCR = true;
+        else if (this.buffer.charCodeAt(i + 1) === 10) i++;
+      }
       start = i + 1;
     }
     this.buffer = this.buffer.slice(start);

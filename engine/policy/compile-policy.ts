@@ -29,6 +29,18 @@ export interface PolicyInput {
   readonly target: PolicyTarget;
   /** As the caller sent it; canonicalised by `evaluate`. */
   readonly name: string;
+  /** The caller's address, for `cidr` conditions. */
+  readonly sourceIp?: string;
+  /** The call's arguments (tools/call `arguments`, prompts/get `arguments`), for `args.*` fields. */
+  readonly args?: Readonly<Record<string, unknown>>;
+  /** Content Guard findings: the pattern ids that matched the arguments (`guard.*` fields). */
+  readonly findings?: ReadonlySet<string>;
+  /** Token Guard counts for this call (`tokens.in`, `tokens.out`). */
+  readonly tokens?: { readonly in: number; readonly out: number };
+  /** Current usage of configured limits (`usage.<limit id>` fields), read lazily. */
+  readonly usage?: (limitId: string) => { readonly used: number; readonly limit: number } | undefined;
+  /** Milliseconds since the epoch; defaults to the time of evaluation (time-of-day conditions). */
+  readonly now?: number;
 }
 
 export interface Decision {
