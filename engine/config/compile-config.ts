@@ -33,10 +33,10 @@ export function compileConfig(config: SentinelConfig, file: string): RuntimeConf
   config.tenants.forEach((t, ti) => {
     let policy: CompiledPolicy;
     try {
-      policy = compilePolicy(t.policies ?? []);
+      policy = compilePolicy(t.policies ?? [], { environment: config.server.environment });
     } catch (err) {
       if (!(err instanceof PolicyRuleError)) throw err;
-      throw new SentinelConfigError(file, `tenants[${ti}].policies[${err.index}].pattern`, err.message);
+      throw new SentinelConfigError(file, `tenants[${ti}].policies[${err.index}].${err.path}`, err.message);
     }
     const tenant: RuntimeTenant = {
       id: t.id,

@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { LineCounter, parseDocument } from "yaml";
 import { SentinelConfigError } from "../errors.js";
-import type { ConditionConfig, SentinelConfig, ServerConfig } from "./types.js";
+import { compilePolicy, PolicyRuleError } from "../policy/compile-policy.js";
+import type { SentinelConfig, ServerConfig } from "./types.js";
 
 /** The install directory: `${SENTINEL_HOME}` in config strings. */
 export const SENTINEL_HOME = resolve(dirname(fileURLToPath(import.meta.url)), findHomeOffset());
@@ -151,32 +152,19 @@ function checkSemantics(config: SentinelConfig, file: string): void {
       keyHashes.set(key.hash, `${at}.apiKeys[${k}]`);
     });
     (tenant.policies ?? []).forEach((policy, p) => {
-      (policy.conditions ?? []).forEach((item, c) => {
-        const group = "anyOf" in item ? item.anyOf : [item];
-        group.forEach((cond, g) => {
-          const path = "anyOf" in item ? `${at}.policies[${p}].conditions[${c}].anyOf[${g}]` : `${at}.policies[${p}].conditions[${c}]`;
-          const reason = conditionValueProblem(cond);
-          if (reason !== undefined) fail(`${path}.value`, reason);
-        });
-      });
+      if (policy.scope?.org !== undefined && policy.scope.org !== tenant.id) {
+        fail(`${at}.policies[${p}].scope.org`, `"${policy.scope.org}" is not this tenant ("${tenant.id}")`);
+      }
     });
+    // Compiling the rules is the only complete check of globs, operands and regular expressions;
+    // doing it here makes `validate` and `apply` refuse what the gateway could not publish.
+    try {
+      compilePolicy(tenant.policies ?? []);
+    } catch (err) {
+      if (!(err instanceof PolicyRuleError)) throw err;
+      fail(`${at}.policies[${err.index}].${err.path}`, err.message);
+    }
   });
-}
-
-function conditionValueProblem(cond: ConditionConfig): string | undefined {
-  const scalar = (v: unknown) => ["string", "number", "boolean"].includes(typeof v);
-  switch (cond.op) {
-    case "eq":
-    case "neq":
-      return scalar(cond.value) ? undefined : `"${cond.op}" needs a string, number or boolean value`;
-    case "in":
-    case "nin":
-      return Array.isArray(cond.value) && cond.value.length > 0 && cond.value.every(scalar)
-        ? undefined
-        : `"${cond.op}" needs a non-empty list of strings, numbers or booleans`;
-    case "exists":
-      return cond.value === undefined || typeof cond.value === "boolean" ? undefined : `"exists" takes true, false or no value`;
-  }
 }
 
 function unique<T>(

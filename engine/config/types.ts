@@ -11,6 +11,8 @@ export interface ServerConfig {
   allowedHosts?: string[];
   allowedOrigins?: string[];
   sessionIdleTimeoutMs: number;
+  /** The environment this gateway serves (production, staging…), for rule scopes. */
+  environment?: string;
 }
 
 export interface ApiKeyConfig {
@@ -24,6 +26,15 @@ interface ConnectionBase {
   name: string;
   description?: string;
   timeoutMs?: number;
+  /** The tenant credential injected on the wire for this connection (engine/vault). */
+  credential?: string;
+  /** Tool glob → scope the credential must grant; first match wins, unmatched tools need none. */
+  requiredScopes?: ToolScopeConfig[];
+}
+
+export interface ToolScopeConfig {
+  tool: string;
+  scope: string;
 }
 
 export interface HttpConnectionConfig extends ConnectionBase {
@@ -52,7 +63,9 @@ export type ConnectionConfig = HttpConnectionConfig | StdioConnectionConfig;
 
 export type PolicyTarget = "mcp.tool" | "mcp.resource" | "mcp.prompt" | "llm.model" | "llm.endpoint";
 export type PolicyAction = "allow" | "deny" | "alert" | "redact" | "confirm";
-export type ConditionOp = "eq" | "neq" | "in" | "nin" | "exists";
+export type ConditionOp =
+  | "eq" | "neq" | "in" | "nin" | "gt" | "gte" | "lt" | "lte" | "between"
+  | "contains" | "startsWith" | "endsWith" | "matches" | "glob" | "exists" | "cidr";
 
 export interface ConditionConfig {
   field: string;
@@ -73,6 +86,47 @@ export interface PolicyConfig {
   action: PolicyAction;
   order?: number;
   enabled?: boolean;
+  /** Where the rule applies: `org` must be the tenant's id; `environment` one or more of `server.environment`. */
+  scope?: { org?: string; environment?: string | string[] };
+}
+
+export type CredentialType = "bearer" | "api-key" | "basic" | "oauth-client-credentials" | "database-url" | "env";
+
+export interface OAuthClientConfig {
+  tokenUrl: string;
+  clientId: string;
+  scope?: string;
+  audience?: string;
+  clientAuth?: "basic" | "post";
+  refreshBeforeSeconds?: number;
+}
+
+export interface CredentialConfig {
+  name: string;
+  type: CredentialType;
+  description?: string;
+  connections: string[];
+  scopes?: string[];
+  header?: string;
+  template?: string;
+  envVar?: string;
+  username?: string;
+  oauth?: OAuthClientConfig;
+  rotation?: { periodDays: number; command?: string[] };
+  bootstrapEnv?: string;
+}
+
+export type RootKeyConfig =
+  | { provider: "file"; path?: string }
+  | { provider: "env"; variable?: string }
+  | { provider: "pkcs11"; library: string; tokenLabel: string; pinEnv: string; keyLabel?: string };
+
+export interface VaultConfig {
+  rootKey?: RootKeyConfig;
+  previousRootKey?: RootKeyConfig;
+  file?: string;
+  cacheTtlMs?: number;
+  drainTimeoutMs?: number;
 }
 
 export interface TenantConfig {
@@ -81,10 +135,12 @@ export interface TenantConfig {
   apiKeys?: ApiKeyConfig[];
   connections?: ConnectionConfig[];
   policies?: PolicyConfig[];
+  credentials?: CredentialConfig[];
 }
 
 export interface SentinelConfig {
   version: 1;
   server: ServerConfig;
+  vault?: VaultConfig;
   tenants: TenantConfig[];
 }

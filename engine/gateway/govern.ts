@@ -24,12 +24,13 @@ const LISTS: Readonly<Record<string, { key: string; field: string; target: Polic
   "prompts/list": { key: "prompts", field: "name", target: "mcp.prompt" },
 };
 
-export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTenant, message: JsonRpcRequest): Verdict | undefined {
+export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTenant, message: JsonRpcRequest, sourceIp: string): Verdict | undefined {
   const base = {
     tenant: tenant.id,
     user: session.owner.identity.user,
     metadata: session.owner.identity.metadata,
     connection: session.owner.connection,
+    sourceIp,
   };
 
   const governed = GOVERNED_METHODS[message.method];
@@ -38,7 +39,8 @@ export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTen
     if (typeof name !== "string") {
       return { refusal: refuse("SENTINEL_INVALID_PARAMS", `${message.method} needs a string "${governed.nameParam}"`) };
     }
-    return judge(tenant, { ...base, target: governed.target, name });
+    const args = message.params?.arguments;
+    return judge(tenant, { ...base, target: governed.target, name, args: isObject(args) ? args : {} });
   }
 
   if (message.method === "completion/complete") {
@@ -55,7 +57,7 @@ export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTen
       if (!Array.isArray(items)) return result;
       const visible = items.filter((item) => {
         const name = (item as Record<string, unknown> | null)?.[list.field];
-        return typeof name === "string" && tenant.policy.evaluate({ ...base, target: list.target, name }).permitted;
+        return typeof name === "string" && tenant.policy.mayPermit({ ...base, target: list.target, name });
       });
       return { ...(result as Record<string, unknown>), [list.key]: visible };
     };
@@ -63,6 +65,8 @@ export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTen
   }
   return undefined;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function judge(tenant: RuntimeTenant, input: PolicyInput): Verdict | undefined {
   const decision = tenant.policy.evaluate(input);

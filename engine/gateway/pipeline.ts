@@ -86,7 +86,7 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
 
   // 3. Policy. Runs after the session so the decision sees the fixed identity, and before
   //    anything reaches the upstream: a refused call must never leave the gateway.
-  const verdict = isRequest(message) ? govern(gw, session, caller.binding.tenant, message) : undefined;
+  const verdict = isRequest(message) ? govern(gw, session, caller.binding.tenant, message, req.remoteAddress) : undefined;
   const afterPolicy = performance.now();
   gw.metrics.recordStage("policy", (afterPolicy - afterResolve) * 1000);
   if (verdict?.refusal !== undefined) {

@@ -19,14 +19,14 @@
 // fillers, zero-width space/joiners, LRM/RLM, bidi embeddings/overrides/isolates, word joiner
 // and invisible operators, BOM, interlinear annotation marks, Mongolian vowel separator,
 // variation selectors and tag characters.
-const INVISIBLE =
+export const INVISIBLE =
   // eslint-disable-next-line no-misleading-character-class -- each code point is removed on its own, combining or not
   /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDDEF]/g;
 
 const WHITESPACE_RUN = /\s+/g;
 
 // Look-alikes of ASCII letters and digits, lower-case forms (the input is lower-cased first).
-const CONFUSABLES: Readonly<Record<string, string>> = {
+export const CONFUSABLES: Readonly<Record<string, string>> = {
   // Cyrillic
   "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
   "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ї": "i", "ј": "j", "ԁ": "d",

@@ -14,10 +14,22 @@ import { canonicalName } from "./canonical.js";
 
 type Token = { kind: "lit"; text: string } | { kind: "one" } | { kind: "star" } | { kind: "class"; negated: boolean; test: (c: string) => boolean };
 
+/** What an index can know about one alternative without matching: its fixed ends. */
+export interface GlobShape {
+  /** The whole name when the alternative has no wildcard. */
+  readonly exact: string | undefined;
+  /** Literal text every match starts with ("" when it starts with a wildcard). */
+  readonly prefix: string;
+  /** Literal text every match ends with, after the last wildcard ("" when none). */
+  readonly suffix: string;
+}
+
 export interface GlobMatcher {
   readonly source: string;
   /** The literal name when the pattern has no wildcard: lets the policy index rules by name. */
   readonly exact: string | undefined;
+  /** One shape per brace alternative. */
+  readonly shapes: readonly GlobShape[];
   match(name: string): boolean;
 }
 
@@ -30,12 +42,33 @@ const MAX_ALTERNATIVES = 64;
 export function compileGlob(pattern: string): GlobMatcher {
   const source = pattern;
   const alternatives = expandBraces(canonicalName(pattern)).map(tokenize);
-  if (alternatives.length === 1 && alternatives[0]!.every((t) => t.kind === "lit")) {
-    const exact = alternatives[0]!.map((t) => (t as { text: string }).text).join("");
-    return { source, exact, match: (name) => name === exact };
+  const shapes = alternatives.map(shapeOf);
+  if (alternatives.length === 1 && shapes[0]!.exact !== undefined) {
+    const exact = shapes[0]!.exact;
+    return { source, exact, shapes, match: (name) => name === exact };
   }
   const matchers = alternatives.map(toMatcher);
-  return { source, exact: undefined, match: (name) => matchers.some((m) => m(name)) };
+  return { source, exact: undefined, shapes, match: (name) => matchers.some((m) => m(name)) };
+}
+
+function shapeOf(tokens: Token[]): GlobShape {
+  const literal = (t: Token | undefined): t is { kind: "lit"; text: string } => t?.kind === "lit";
+  if (tokens.every(literal)) {
+    const exact = tokens.map((t) => t.text).join("");
+    return { exact, prefix: exact, suffix: exact };
+  }
+  let prefix = "";
+  for (const t of tokens) {
+    if (!literal(t)) break;
+    prefix += t.text;
+  }
+  let suffix = "";
+  for (let i = tokens.length - 1; i >= 0; i--) {
+    const t = tokens[i];
+    if (!literal(t)) break;
+    suffix = t.text + suffix;
+  }
+  return { exact: undefined, prefix, suffix };
 }
 
 function expandBraces(pattern: string): string[] {

@@ -168,12 +168,14 @@ describe("deny by default", () => {
     ["only disabled rules deny", [rule("all", "*", "allow", { enabled: false })], {}],
   ])("%s, with rule id default-deny", (_label, rules, extra) => {
     const decision = decide(rules, "repo.delete", extra);
-    expect(decision).toEqual({
+    expect(decision).toMatchObject({
       action: "deny",
       ruleId: DEFAULT_DENY_ID,
       permitted: false,
+      matched: [],
       reason: 'no rule allows mcp.tool "repo.delete" (deny by default)',
     });
+    expect(decision.micros).toBeGreaterThanOrEqual(0);
     expect(DEFAULT_DENY_ID).toBe("default-deny");
   });
 
@@ -387,7 +389,8 @@ describe("conditions", () => {
     // metadata scalars
     ["metadata.dept eq holds", [c("metadata.dept", "eq", "eng")], true],
     ["metadata.level eq a number holds", [c("metadata.level", "eq", 3)], true],
-    ["metadata.level eq the number as a string fails", [c("metadata.level", "eq", "3")], false],
+    ["metadata.level eq the number written as a string holds (numeric literal)", [c("metadata.level", "eq", "3")], true],
+    ["metadata.level eq another number as a string fails", [c("metadata.level", "eq", "4")], false],
     ["metadata.level in numbers holds", [c("metadata.level", "in", [1, 2, 3])], true],
     ["metadata.oncall eq true holds", [c("metadata.oncall", "eq", true)], true],
     ["metadata.oncall eq false fails", [c("metadata.oncall", "eq", false)], false],
