@@ -30,8 +30,8 @@ describe("the shared snapshot buffer", () => {
       eval: true,
       workerData: { sab: buffer.buffer, stop },
     });
-    const messages: Array<{ ready?: true; reads?: number; seen?: Array<[number, string]> }> = [];
-    const next = () => new Promise<(typeof messages)[number]>((ok) => worker.once("message", ok));
+    type Message = { ready?: true; reads?: number; seen?: Array<[number, string]> };
+    const next = () => new Promise<Message>((ok) => worker.once("message", ok));
     await next(); // the reader is up and reading
     const done = next();
     // Publish for a fixed time rather than a fixed count, so the reader overlaps many publishes
