@@ -8,6 +8,7 @@
  *   sentinel validate -f FILE
  *   sentinel bridge  --connection NAME [--url URL] [--api-key KEY] [--user U] [--metadata JSON]
  *   sentinel keys create
+ *   sentinel policy test|replay …   (see policy-command.ts)
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -15,8 +16,10 @@ import { HEADERS, mcpPath } from "../../sdk/ts/src/wire.js";
 import { generateApiKey } from "../auth/api-keys.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { SentinelConfigError } from "../errors.js";
+import { RecordedCallError } from "../policy/recorded-calls.js";
 import { startGateway } from "../server.js";
 import { runBridge } from "./bridge.js";
+import { PolicyUsageError, runPolicyCommand } from "./policy-command.js";
 import { demoKeyPath, ensureDataDir, ensureDemo, writeActiveConfig } from "./data-dir.js";
 
 const USAGE = `usage: sentinel <command> [options]
@@ -27,6 +30,7 @@ commands:
   apply      validate a config file and make it the active config of a data dir (a running gateway reloads it)
   validate   check a config file and report the first error with its path
   bridge     stdio <-> gateway bridge for stdio-only MCP hosts
+  policy     'policy test' explains a hypothetical call; 'policy replay' runs a draft over recorded calls
   keys       'keys create' prints a new API key and the hash to put in the config
 
 common options:
@@ -51,6 +55,7 @@ const options = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "policy") return runPolicyCommand(argv.slice(1), (s) => process.stdout.write(s));
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
   const [command, sub] = positionals;
   if (values.help || command === undefined) {
@@ -147,8 +152,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof SentinelConfigError) process.stderr.write(`sentinel: invalid config: ${err.message}\n`);
-    else if (err instanceof UsageError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) process.stderr.write(`sentinel: ${(err as Error).message}\n`);
+    else if (err instanceof UsageError || err instanceof PolicyUsageError || err instanceof RecordedCallError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`sentinel: ${(err as Error).message}\n`);
+    }
     else process.stderr.write(`sentinel: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(err instanceof UsageError || err instanceof SentinelConfigError ? 2 : 1);
+    process.exit(err instanceof UsageError || err instanceof PolicyUsageError || err instanceof RecordedCallError || err instanceof SentinelConfigError ? 2 : 1);
   },
 );

@@ -5,7 +5,7 @@
  *
  *   caller:  user, role, tenant, ip, metadata.<key>
  *   call:    name, target, connection, args.<path>      (path: a.b.c, a[0].b)
- *   guard:   guard (list of finding ids), guard.<id> (true when that pattern matched)
+ *   guard:   guard (list of finding ids; missing when none), guard.<id> (true when that pattern matched)
  *   tokens:  tokens.in, tokens.out, tokens.total
  *   usage:   usage.<limit> (fraction used, 0..1+), usage.<limit>.used, usage.<limit>.limit
  *   time:    time.hour (0-23), time.of_day (minutes after midnight), time.weekday (mon..sun), in UTC
@@ -76,7 +76,8 @@ const SIMPLE: Readonly<Record<string, Omit<FieldReader, "field">>> = {
   name: { reads: undefined, read: (_, name) => name },
   target: { reads: undefined, read: (i) => i.target },
   ip: { reads: "ip", read: (i) => i.sourceIp },
-  guard: { reads: "guard", read: (i) => (i.findings === undefined ? [] : [...i.findings]) },
+  // Missing when nothing was found, so `guard exists` reads "some pattern matched".
+  guard: { reads: "guard", read: (i) => (i.findings === undefined || i.findings.size === 0 ? undefined : [...i.findings]) },
   "tokens.in": { reads: "tokens", read: (i) => i.tokens?.in },
   "tokens.out": { reads: "tokens", read: (i) => i.tokens?.out },
   "tokens.total": { reads: "tokens", read: (i) => (i.tokens === undefined ? undefined : i.tokens.in + i.tokens.out) },
