@@ -35,17 +35,25 @@ export class ConditionError extends Error {
   }
 }
 
+const NO_READS: ReadonlySet<InputKind> = new Set();
+const ALWAYS = () => true;
+
 export function compileConditions(items: ReadonlyArray<ConditionConfig | AnyOfConfig>): CompiledConditions {
   const compiled = items.map((item, index) => {
     const group = "anyOf" in item ? item.anyOf : [item];
     return { any: group.map((cond, g) => compileCondition(cond, index, "anyOf" in item ? g : undefined)) };
   });
-  const reads = new Set<InputKind>();
-  for (const item of compiled) for (const c of item.any) if (c.reads !== undefined) reads.add(c.reads);
+  let reads: ReadonlySet<InputKind> = NO_READS;
+  for (const item of compiled) {
+    for (const c of item.any) {
+      if (c.reads === undefined || reads.has(c.reads)) continue;
+      reads = new Set([...reads, c.reads]);
+    }
+  }
 
   const holds =
     compiled.length === 0
-      ? () => true
+      ? ALWAYS
       : (input: PolicyInput, name: string) => {
           for (const item of compiled) {
             let ok = false;

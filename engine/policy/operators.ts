@@ -81,9 +81,10 @@ export function compileOperator(op: Operator, operand: unknown): Test {
       }
       const list: unknown[] = operand;
       const strings = new Set(list.map(canon));
-      const numbers = new Set(list.map(numericLiteral).filter((x): x is number => x !== undefined));
+      const numeric = list.map(numericLiteral).filter((x): x is number => x !== undefined);
+      const numbers = numeric.length === 0 ? undefined : new Set(numeric);
       const negate = op === "nin";
-      return (v) => any(v, (x) => (typeof x === "number" ? numbers.has(x) : strings.has(canon(x)) || strings.has(String(x)))) !== negate;
+      return (v) => any(v, (x) => (typeof x === "number" ? numbers?.has(x) === true : strings.has(canon(x)) || strings.has(String(x)))) !== negate;
     }
     case "gt":
     case "gte":
