@@ -156,3 +156,45 @@ describe("the CLI refuses bad config with the file, the path and the reason", ()
     expect(run.stdout).toMatch(/valid \(1 tenants, \d+ rules\)/);
   });
 });
+
+describe("sentinel policy test and replay", () => {
+  const brief = resolve(REPO_ROOT, "examples/brief-rules/sentinel.yaml");
+  const policy = (...args: string[]) => spawnSync(process.execPath, [CLI, "policy", ...args], { encoding: "utf8" });
+
+  it("explains a refused call with its rule and the trace, exiting 1", () => {
+    const run = policy("test", "-f", brief, "--tenant", "acme", "--tool", "delete_repo", "--meta", "role=developer");
+    expect(run.status).toBe(1);
+    expect(run.stdout).toMatch(/^DENY {2}mcp\.tool "delete_repo" {2}rule no-deletes-unless-admin/);
+    expect(run.stdout).toMatch(/repo-read-developers\s+pattern did not match/);
+    expect(run.stdout).toMatch(/no-deletes-unless-admin\s+matched\s+role nin \["admin"\]/);
+  });
+
+  it("explains an allowed call as JSON, exiting 0", () => {
+    const run = policy("test", "-f", brief, "--tenant", "acme", "--name", "stripe.charge.create", "--args", '{"amount":90}', "--json");
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ decision: { action: "alert", ruleId: "big-charges-alert", permitted: true } });
+  });
+
+  it("replays recorded calls against a draft and lists what would change", () => {
+    const calls = join(dataDir, "calls.jsonl");
+    writeFileSync(
+      calls,
+      [
+        { tenant: "acme", name: "repo.read", role: "developer", decision: "allow", ruleId: "repo-read-developers", traceId: "t1" },
+        { tenant: "acme", name: "repo.write", metadata: { department: "sales" }, decision: "allow", ruleId: "old-rule", traceId: "t2" },
+      ]
+        .map((c) => JSON.stringify(c))
+        .join("\n"),
+    );
+    const run = policy("replay", "-f", brief, "--calls", calls);
+    expect(run.status).toBe(1);
+    expect(run.stdout).toContain("2 calls replayed");
+    expect(run.stdout).toContain("1 would change");
+    expect(run.stdout).toMatch(/t2 {2}mcp\.tool "repo\.write".*allow \(old-rule\) → deny \(catch-all-deny\)/);
+  });
+
+  it("refuses bad usage with exit 2", () => {
+    expect(policy("test", "-f", brief).status).toBe(2);
+    expect(policy("replay", "-f", brief, "--calls", "/nonexistent").status).not.toBe(0);
+  });
+});
