@@ -107,6 +107,31 @@ export const ERRORS = {
     http: 403,
     summary: "Policy refused the call: a deny rule matched, or no rule allowed it (deny by default).",
   },
+  SENTINEL_SCOPE_DENIED: {
+    jsonrpc: -32005,
+    http: 403,
+    summary: "The connection's credential lacks the scope the tool requires (or its constraints do not allow these arguments).",
+  },
+  SENTINEL_CREDENTIAL_UNAVAILABLE: {
+    jsonrpc: -32014,
+    http: 503,
+    summary: "The connection's credential cannot be used: no secret in the vault, the root key cannot open it, or the token endpoint refused.",
+  },
+  SENTINEL_CONTENT_BLOCKED: {
+    jsonrpc: -32020,
+    http: 403,
+    summary: "Content Guard found a pattern whose action is deny (in the arguments, or in a result when response inspection is on); the reason names the pattern and the JSON path, never the value.",
+  },
+  SENTINEL_TOKEN_CAP_EXCEEDED: {
+    jsonrpc: -32021,
+    http: 413,
+    summary: "The call's input, output or combined tokens exceed the tenant's `tokenCaps`; over-cap input is refused before it is forwarded.",
+  },
+  SENTINEL_LIMIT_EXCEEDED: {
+    jsonrpc: -32022,
+    http: 429,
+    summary: "A request, token or dollar limit is used up for its window; `retryAfterMs` says when the call would fit.",
+  },
   SENTINEL_UPSTREAM_UNAVAILABLE: {
     jsonrpc: -32010,
     http: 502,
@@ -126,6 +151,41 @@ export const ERRORS = {
     jsonrpc: -32013,
     http: 503,
     summary: "The gateway is draining and takes no new sessions.",
+  },
+  SENTINEL_AUDIT_UNAVAILABLE: {
+    jsonrpc: -32015,
+    http: 503,
+    summary: "The audit spool cannot take records (over `audit.spool.maxBytes` while sinks are down, or the disk fails); calls are refused rather than left unaudited.",
+  },
+  SENTINEL_ADMIN_UNAUTHENTICATED: {
+    jsonrpc: -32030,
+    http: 401,
+    summary: "Admin API: no `Authorization: Bearer <admin token>`, or the token is unknown or revoked.",
+  },
+  SENTINEL_ADMIN_FORBIDDEN: {
+    jsonrpc: -32031,
+    http: 403,
+    summary: "Admin API: the token's role or tenant scope does not allow this (an auditor writing, a tenant-scoped token reaching another tenant or a deployment-wide setting).",
+  },
+  SENTINEL_ADMIN_NOT_FOUND: {
+    jsonrpc: -32032,
+    http: 404,
+    summary: "Admin API: no such tenant, object or config version.",
+  },
+  SENTINEL_ADMIN_VALIDATION: {
+    jsonrpc: -32033,
+    http: 400,
+    summary: "Admin API: the change would make an invalid config; `extensions.path` is the path in the document, `extensions.field` the field of the changed object.",
+  },
+  SENTINEL_ADMIN_CONFLICT: {
+    jsonrpc: -32034,
+    http: 409,
+    summary: "Admin API: the config moved past `expectedVersion`, or an object with that id already exists.",
+  },
+  SENTINEL_ADMIN_UNAVAILABLE: {
+    jsonrpc: -32035,
+    http: 503,
+    summary: "Admin API: the answer lives in a gateway process this admin is not part of (sessions, limit usage), or in a vault it cannot reach.",
   },
   SENTINEL_INTERNAL: {
     jsonrpc: JSONRPC.internalError,

@@ -10,6 +10,10 @@ import { loadConfigFile } from "./config/load-config.js";
 import type { SentinelConfig } from "./config/types.js";
 import { startFront, type RunningFront } from "./front/http-front.js";
 import { Gateway } from "./gateway/gateway.js";
+import { Vault } from "./vault/vault.js";
+import { auditVaultEvents } from "./vault/vault-audit.js";
+import { adminChange, whoChanged } from "./audit/admin-change.js";
+import { startGatewayAudit } from "./audit/gateway-audit.js";
 
 export interface StartOptions {
   /** A config file to load and watch, or an already validated config. */
@@ -18,6 +22,10 @@ export interface StartOptions {
   port?: number;
   /** Print reload events. */
   log?: (line: string) => void;
+  /** Where the vault file and the default root key file live; defaults to the config file's directory. */
+  dataDir?: string;
+  /** What an absent `audit.sinks.store` means: the embedded PGlite store in the data dir (`sentinel start`), or none. */
+  auditStore?: "embedded" | "none";
 }
 
 export interface RunningGateway {
@@ -37,7 +45,33 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
     return compileConfig(config, file);
   };
   const runtime = load();
-  const gateway = new Gateway(runtime);
+  const dataDir = options.dataDir ?? (typeof options.config === "string" ? dirname(options.config) : undefined);
+  const vault = dataDir === undefined ? undefined : new Vault({ dataDir, config: runtime.source.vault, log });
+  if (vault === undefined && runtime.source.tenants.some((t) => (t.credentials?.length ?? 0) > 0)) {
+    throw new Error("a config with credentials needs a data dir for its vault (startGateway's dataDir)");
+  }
+  let gateway: Gateway;
+  try {
+    gateway = new Gateway(runtime, vault);
+    // A wrong or missing root key fails start-up here, naming the key ids, rather than failing
+    // the first call of each credential later.
+    if (vault?.inUse) await vault.verify();
+  } catch (err) {
+    await vault?.close();
+    throw err;
+  }
+  // The audit trail opens before the front does: no call is ever served without it.
+  try {
+    gateway.audit = await startGatewayAudit(runtime.source, dataDir, options.auditStore ?? "none", { log });
+  } catch (err) {
+    await gateway.close();
+    await vault?.close();
+    throw err;
+  }
+  // The vault starts after the audit trail, so its first events (an overdue rotation found at
+  // start) are audited too.
+  const stopVaultAudit = gateway.audit === undefined ? undefined : auditVaultEvents(gateway.audit);
+  vault?.start();
   const front: RunningFront = await startFront({
     host: options.host ?? runtime.server.host,
     port: options.port ?? runtime.server.port,
@@ -47,7 +81,12 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
 
   const reload = (): boolean => {
     try {
-      gateway.publish(load());
+      const before = gateway.runtime.source;
+      const next = load();
+      gateway.publish(next);
+      // One admin record per change that took effect; who is "cli:<user>" after `sentinel apply`.
+      const change = adminChange(whoChanged(file, next.source), before, next.source);
+      if (change.before !== change.after) gateway.audit?.recordAdminChange(change);
       log(`config reloaded from ${file} (generation ${gateway.configGeneration})`);
       return true;
     } catch (err) {
@@ -81,6 +120,9 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
       watcher?.close();
       front.close();
       await gateway.close();
+      stopVaultAudit?.();
+      await gateway.audit?.close();
+      await vault?.close();
     },
   };
 }

@@ -53,6 +53,10 @@ if [ -f test/conformance/setup.sh ]; then
   step "test/conformance/setup.sh"
   bash test/conformance/setup.sh || die "test/conformance/setup.sh failed"
 fi
+if [ -f test/vault/setup.sh ]; then
+  step "test/vault/setup.sh (SoftHSM2 and the PKCS#11 binding for the vault's HSM tests)"
+  bash test/vault/setup.sh || die "test/vault/setup.sh failed; the PKCS#11 tests need SoftHSM2 and are not skipped"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 5. Tests

@@ -1,15 +1,19 @@
 /**
- * The embedded data directory (default `.sentinel/`): the active config `sentinel.yaml`, and
- * for the demo its API key. `sentinel apply` writes the active config atomically (write a
- * temporary file, then rename), so a running gateway never reads half a file.
+ * The embedded data directory (default `.sentinel/`): the embedded store (`store/`, config
+ * versions, admin tokens and audit records), the vault and audit spool, the demo's API key and
+ * owner token, and `admin.json`, where a running `sentinel start` says where its admin API is.
+ * A `sentinel.yaml` found here is the config of an older data dir: the first start imports it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { generateApiKey, hashApiKey } from "../auth/api-keys.js";
-import { parseConfig, SENTINEL_HOME } from "../config/load-config.js";
+import { SENTINEL_HOME } from "../config/load-config.js";
 
 export const activeConfigPath = (dataDir: string) => join(dataDir, "sentinel.yaml");
 export const demoKeyPath = (dataDir: string) => join(dataDir, "demo-api-key");
+export const demoAdminTokenPath = (dataDir: string) => join(dataDir, "demo-admin-token");
+export const embeddedStoreDir = (dataDir: string) => join(dataDir, "store");
+export const adminEndpointPath = (dataDir: string) => join(dataDir, "admin.json");
 
 export function ensureDataDir(dataDir: string): string {
   const dir = resolve(dataDir);
@@ -17,24 +21,14 @@ export function ensureDataDir(dataDir: string): string {
   return dir;
 }
 
-/** Validates `text` as a config (fails with file, path and reason) and makes it the active one. */
-export function writeActiveConfig(dataDir: string, text: string, sourceName: string): string {
-  parseConfig(text, sourceName);
-  const target = activeConfigPath(dataDir);
-  const temp = `${target}.${process.pid}.tmp`;
-  writeFileSync(temp, text, { mode: 0o600 });
-  renameSync(temp, target);
-  return target;
-}
-
-export interface DemoSetup {
-  readonly configPath: string;
+export interface DemoConfig {
+  /** The demo config with the demo key's hash filled in. */
+  readonly text: string;
   readonly apiKey: string;
-  readonly created: boolean;
 }
 
-/** First start: the demo config with a new API key. Later starts reuse both. */
-export function ensureDemo(dataDir: string): DemoSetup {
+/** The demo config and its API key; the key is created on first use and reused after. */
+export function demoConfig(dataDir: string): DemoConfig {
   const keyFile = demoKeyPath(dataDir);
   let apiKey: string;
   if (existsSync(keyFile)) {
@@ -43,10 +37,6 @@ export function ensureDemo(dataDir: string): DemoSetup {
     apiKey = generateApiKey().key;
     writeFileSync(keyFile, apiKey + "\n", { mode: 0o600 });
   }
-  const configPath = activeConfigPath(dataDir);
-  if (existsSync(configPath)) return { configPath, apiKey, created: false };
   const template = readFileSync(join(SENTINEL_HOME, "examples/demo/sentinel.yaml"), "utf8");
-  const text = template.replace("${DEMO_API_KEY_HASH}", hashApiKey(apiKey));
-  writeActiveConfig(dataDir, text, configPath);
-  return { configPath, apiKey, created: true };
+  return { text: template.replace("${DEMO_API_KEY_HASH}", hashApiKey(apiKey)), apiKey };
 }

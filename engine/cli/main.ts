@@ -2,40 +2,65 @@
 /**
  * The `sentinel` command.
  *
- *   sentinel start   [--config FILE] [--data-dir DIR] [--host H] [--port N]
- *   sentinel gateway --config FILE [--host H] [--port N]
- *   sentinel apply   -f FILE [--data-dir DIR]
+ *   sentinel start   [--config FILE] [--data-dir DIR] [--host H] [--port N] [--admin-host H] [--admin-port N]
+ *   sentinel gateway --config FILE | --database-url URL [--host H] [--port N]
+ *   sentinel admin   [--database-url URL] [--admin-host H] [--admin-port N]
+ *   sentinel apply   -f FILE [--data-dir DIR | --database-url URL], sentinel export, sentinel admin-token …
+ *                    (see store-commands.ts)
  *   sentinel validate -f FILE
  *   sentinel bridge  --connection NAME [--url URL] [--api-key KEY] [--user U] [--metadata JSON]
  *   sentinel keys create
  *   sentinel policy test|replay …   (see policy-command.ts)
+ *   sentinel vault put|rotate|list|rewrap …   (see vault-cli.ts)
+ *   sentinel audit verify|query|dead-letters|export-kafka …, sentinel migrate   (see audit-command.ts)
  */
 import { readFileSync } from "node:fs";
+import { resolve as resolvePath } from "node:path";
 import { parseArgs } from "node:util";
-import { HEADERS, mcpPath } from "../../sdk/ts/src/wire.js";
+import { mcpPath } from "../../sdk/ts/src/wire.js";
 import { generateApiKey } from "../auth/api-keys.js";
 import { loadConfigFile } from "../config/load-config.js";
 import { SentinelConfigError } from "../errors.js";
 import { RecordedCallError } from "../policy/recorded-calls.js";
 import { startGateway } from "../server.js";
 import { runBridge } from "./bridge.js";
+import { runVaultCli, VaultUsageError } from "./vault-cli.js";
 import { PolicyUsageError, runPolicyCommand } from "./policy-command.js";
-import { demoKeyPath, ensureDataDir, ensureDemo, writeActiveConfig } from "./data-dir.js";
+import { AuditUsageError, runAuditCommand, runMigrateCommand } from "./audit-command.js";
+import { demoKeyPath } from "./data-dir.js";
+import { runAdmin, runAdminTokenCommand, runApply, runExport, runStart, runStoreGateway, StoreUsageError, type ServeOptions } from "./store-commands.js";
+import { AdminClientError } from "./admin-client.js";
+import { NoLiveConfigError } from "./live-config.js";
+import { StoreLockedError } from "../store/shared-embedded.js";
 
 const USAGE = `usage: sentinel <command> [options]
 
 commands:
-  start      the gateway on the embedded data dir; serves the demo config on first run
-  gateway    the data plane alone, on a config file
-  apply      validate a config file and make it the active config of a data dir (a running gateway reloads it)
+  start      gateway + admin API (127.0.0.1:8081/graphql) on the data dir's embedded store; the first
+             run serves the demo config and prints a demo API key and owner admin token
+  gateway    the data plane alone: on a config file (--config), or following a Postgres store
+             (--database-url URL or DATABASE_URL)
+  admin      the GraphQL admin API alone, on Postgres (--database-url URL or DATABASE_URL)
+  apply      validate a config file and make it the store's current config version (running gateways
+             publish it within a second); --comment C
+  export     print the current config (or --version N) as YAML; -o FILE to write it
+  admin-token  create --role owner|admin|auditor [--tenant T] [--id ID] | list | revoke --id ID
   validate   check a config file and report the first error with its path
   bridge     stdio <-> gateway bridge for stdio-only MCP hosts
   policy     'policy test' explains a hypothetical call; 'policy replay' runs a draft over recorded calls
   keys       'keys create' prints a new API key and the hash to put in the config
+  audit      verify [--source spool|store|kafka-file FILE] [--from --to] checks chain and signatures;
+             query --tenant T …; dead-letters list|replay; export-kafka --brokers B --topic T --out F
+  migrate    bring the store's schema up to date (--database-url URL, or the data dir's config)
+  vault      put|rotate a credential's secret (--secret-file F, or - for stdin), list versions and
+             days to rotate, rewrap data keys under the configured root key
 
 common options:
   --config FILE     config file (start, gateway)
   --data-dir DIR    embedded data directory (default .sentinel)
+  --database-url U  a Postgres store (gateway, admin, apply, export, admin-token; default DATABASE_URL
+                    unless --data-dir is given)
+  --admin-host H, --admin-port N   where the admin API listens (default 127.0.0.1:8081)
   --host HOST       listen address (default from config, 127.0.0.1)
   --port N          listen port (default from config, 8080)
 `;
@@ -51,11 +76,28 @@ const options = {
   "api-key": { type: "string" },
   user: { type: "string" },
   metadata: { type: "string" },
+  tenant: { type: "string" },
+  credential: { type: "string" },
+  "secret-file": { type: "string" },
+  "new-root-key": { type: "boolean", default: false },
+  "retire-old": { type: "boolean", default: false },
+  "database-url": { type: "string" },
+  "admin-host": { type: "string" },
+  "admin-port": { type: "string" },
+  "admin-token": { type: "string" },
+  comment: { type: "string" },
+  out: { type: "string", short: "o" },
+  version: { type: "string" },
+  role: { type: "string" },
+  id: { type: "string" },
+  description: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "policy") return runPolicyCommand(argv.slice(1), (s) => process.stdout.write(s));
+  if (argv[0] === "audit") return runAuditCommand(argv.slice(1), (s) => process.stdout.write(s));
+  if (argv[0] === "migrate") return runMigrateCommand(argv.slice(1), (s) => process.stdout.write(s));
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
   const [command, sub] = positionals;
   if (values.help || command === undefined) {
@@ -63,20 +105,46 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0;
   }
   const port = values.port === undefined ? undefined : parsePort(values.port);
+  const store: ServeOptions = {
+    dataDir: values["data-dir"],
+    explicitDataDir: argv.some((a) => a === "--data-dir" || a.startsWith("--data-dir=")),
+    databaseUrl: values["database-url"],
+    adminToken: values["admin-token"],
+    host: values.host,
+    port,
+    adminHost: values["admin-host"],
+    adminPort: values["admin-port"] === undefined ? undefined : parsePort(values["admin-port"]),
+    log: (l) => process.stderr.write(`sentinel: ${l}\n`),
+  };
+  const print = (s: string) => process.stdout.write(s);
 
   switch (command) {
     case "start":
-    case "gateway": {
-      let configPath = values.config;
-      let demoKey: string | undefined;
-      if (configPath === undefined) {
-        if (command === "gateway") throw new UsageError("gateway needs --config FILE");
-        const dataDir = ensureDataDir(values["data-dir"]);
-        const demo = ensureDemo(dataDir);
-        configPath = demo.configPath;
-        demoKey = demo.apiKey;
+    case "gateway":
+    case "admin": {
+      if (values.config !== undefined && command === "admin") throw new UsageError("admin works on the store, not on a config file");
+      if (values.config === undefined) {
+        // The config lives in the store: the data dir's embedded one, or Postgres.
+        const stopStore = command === "start" ? await runStart(store, print) : command === "gateway" ? await runStoreGateway(store, print) : await runAdmin(store, print);
+        const stopAll = async () => {
+          process.stderr.write("sentinel: shutting down\n");
+          await stopStore();
+          process.exit(0);
+        };
+        process.once("SIGINT", () => void stopAll());
+        process.once("SIGTERM", () => void stopAll());
+        return -1;
       }
-      const running = await startGateway({ config: configPath, host: values.host, port, log: (l) => process.stderr.write(`sentinel: ${l}\n`) });
+      // --config FILE: the file is the config, watched for changes (no store, no admin API).
+      const configPath = values.config;
+      const running = await startGateway({
+        config: configPath,
+        host: values.host,
+        port,
+        dataDir: resolvePath(values["data-dir"]),
+        auditStore: command === "start" ? "embedded" : "none",
+        log: (l) => process.stderr.write(`sentinel: ${l}\n`),
+      });
       const out = process.stdout;
       out.write(`Sentinel gateway listening on ${running.url}\n`);
       out.write(`  config   ${configPath}\n`);
@@ -84,11 +152,6 @@ async function main(argv: string[]): Promise<number> {
         for (const name of t.connections.keys()) out.write(`  mcp      ${running.url}${mcpPath(name)}   (tenant ${tenant})\n`);
       }
       out.write(`  health   ${running.url}/healthz   metrics ${running.url}/metrics\n`);
-      if (demoKey !== undefined) {
-        out.write(`\nDemo API key (also in ${demoKeyPath(values["data-dir"])}):\n  ${demoKey}\n`);
-        out.write(`Try it:  node --import tsx examples/agent.ts\n`);
-        out.write(`Headers: Authorization: Bearer <key>, ${HEADERS.user}: alice@acme.com, ${HEADERS.metadata}: {"role":"developer"}\n`);
-      }
       const stop = async () => {
         process.stderr.write("sentinel: shutting down\n");
         await running.close();
@@ -100,11 +163,15 @@ async function main(argv: string[]): Promise<number> {
     }
     case "apply": {
       if (values.file === undefined) throw new UsageError("apply needs -f FILE");
-      const dataDir = ensureDataDir(values["data-dir"]);
-      const target = writeActiveConfig(dataDir, readFileSync(values.file, "utf8"), values.file);
-      process.stdout.write(`applied ${values.file} -> ${target}\n`);
-      return 0;
+      return runApply({ ...store, file: values.file, comment: values.comment }, print);
     }
+    case "export": {
+      const version = values.version === undefined ? undefined : Number(values.version);
+      if (version !== undefined && (!Number.isInteger(version) || version < 1)) throw new UsageError(`--version must be a positive integer, not "${values.version}"`);
+      return runExport({ ...store, outFile: values.out, version }, print);
+    }
+    case "admin-token":
+      return runAdminTokenCommand(sub, { ...store, id: values.id, role: values.role, tenant: values.tenant, description: values.description }, print);
     case "validate": {
       if (values.file === undefined) throw new UsageError("validate needs -f FILE");
       const config = loadConfigFile(values.file);
@@ -125,12 +192,32 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(`key:  ${key}\nhash: ${hash}\n(the key is shown once; put the hash under a tenant's apiKeys)\n`);
       return 0;
     }
+    case "vault": {
+      const vaultOptions = {
+        dataDir: values["data-dir"],
+        config: values.config ?? values.file,
+        tenant: values.tenant,
+        credential: values.credential,
+        secretFile: values["secret-file"],
+        newRootKey: values["new-root-key"],
+        retireOld: values["retire-old"],
+      };
+      try {
+        return await runVaultCli(sub, vaultOptions, (line) => process.stdout.write(line + "\n"));
+      } catch (err) {
+        if (err instanceof VaultUsageError) throw new UsageError(err.message);
+        throw err;
+      }
+    }
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
 }
 
 class UsageError extends Error {}
+
+/** Operator-facing vault faults: the message says what to do; a stack trace would only bury it. */
+const VAULT_ERRORS = new Set(["RootKeyError", "VaultFileError", "VaultIntegrityError", "CredentialUnavailableError"]);
 
 function parsePort(text: string): number {
   const n = Number(text);
@@ -152,10 +239,12 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof SentinelConfigError) process.stderr.write(`sentinel: invalid config: ${err.message}\n`);
-    else if (err instanceof UsageError || err instanceof PolicyUsageError || err instanceof RecordedCallError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    else if (err instanceof UsageError || err instanceof PolicyUsageError || err instanceof AuditUsageError || err instanceof RecordedCallError || (err as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`sentinel: ${(err as Error).message}\n`);
     }
+    else if (VAULT_ERRORS.has((err as Error).name)) process.stderr.write(`sentinel: vault: ${(err as Error).message}\n`);
+    else if (err instanceof StoreUsageError || err instanceof StoreLockedError || err instanceof AdminClientError || err instanceof NoLiveConfigError) process.stderr.write(`sentinel: ${err.message}\n`);
     else process.stderr.write(`sentinel: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(err instanceof UsageError || err instanceof PolicyUsageError || err instanceof RecordedCallError || err instanceof SentinelConfigError ? 2 : 1);
+    process.exit(err instanceof UsageError || err instanceof PolicyUsageError || err instanceof AuditUsageError || err instanceof RecordedCallError || err instanceof SentinelConfigError || err instanceof StoreUsageError ? 2 : 1);
   },
 );

@@ -5,26 +5,33 @@
  *                          [--user U] [--meta key=value …] [--connection C] [--args JSON]
  *                          [--ip IP] [--tokens-in N] [--tokens-out N] [--time ISO] [--json]
  *   sentinel policy replay -f DRAFT --calls CALLS.jsonl [--last N] [--json]
+ *   sentinel policy replay -f DRAFT --from-audit --tenant T [--last N] [--data-dir DIR | --database-url URL]
  *
  * `test` explains one hypothetical call against the live config (the data dir's) or a draft;
- * `replay` runs a draft over recorded calls and lists the decisions that would change.
+ * `replay` runs a draft over recorded calls (a JSON Lines file, or the last N calls in the audit
+ * store) and lists the decisions that would change.
  * Exit status: test 0 when the call would be permitted, 1 when refused; replay 0 when nothing
  * changes, 1 when something would.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { resolveAudit } from "../audit/audit-config.js";
+import { queryAudit } from "../audit/query.js";
+import { openStore, type StoreSpec } from "../store/open-store.js";
 import { loadConfigFile } from "../config/load-config.js";
 import type { PolicyTarget } from "../config/types.js";
 import { dryRun, replay, type HypotheticalCall } from "../policy/dry-run.js";
 import { compilePolicySource } from "../policy/policy-snapshot.js";
-import { parseRecordedCalls } from "../policy/recorded-calls.js";
+import { fromAuditRecords, parseRecordedCalls } from "../policy/recorded-calls.js";
 import { activeConfigPath } from "./data-dir.js";
+import { loadDataDirConfig } from "./live-config.js";
 
 const TARGETS = ["mcp.tool", "mcp.resource", "mcp.prompt", "llm.model", "llm.endpoint"];
 
 export class PolicyUsageError extends Error {}
 
-export function runPolicyCommand(argv: string[], out: (s: string) => void): number {
+export async function runPolicyCommand(argv: string[], out: (s: string) => void): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -44,12 +51,14 @@ export function runPolicyCommand(argv: string[], out: (s: string) => void): numb
       "tokens-out": { type: "string" },
       time: { type: "string" },
       calls: { type: "string" },
+      "from-audit": { type: "boolean", default: false },
+      "database-url": { type: "string" },
       last: { type: "string" },
       json: { type: "boolean", default: false },
     },
   });
-  const file = values.file ?? activeConfigPath(values["data-dir"]);
-  const config = loadConfigFile(file);
+  const file = values.file ?? `the live config of ${values["data-dir"]}`;
+  const config = values.file !== undefined ? loadConfigFile(values.file) : await loadDataDirConfig(values["data-dir"]);
   const policies = compilePolicySource({
     environment: config.server.environment,
     tenants: config.tenants.map((t) => ({ id: t.id, policies: t.policies ?? [] })),
@@ -83,9 +92,19 @@ export function runPolicyCommand(argv: string[], out: (s: string) => void): numb
       return decision.permitted ? 0 : 1;
     }
     case "replay": {
-      if (values.file === undefined || values.calls === undefined) throw new PolicyUsageError("policy replay needs -f DRAFT and --calls FILE");
-      let calls = parseRecordedCalls(readFileSync(values.calls, "utf8"), values.calls);
-      if (values.last !== undefined) calls = calls.slice(-Math.max(0, Number(values.last)));
+      if (values.file === undefined || (values.calls === undefined) === !values["from-audit"]) {
+        throw new PolicyUsageError("policy replay needs -f DRAFT and either --calls FILE or --from-audit --tenant T");
+      }
+      const last = values.last === undefined ? undefined : Number(values.last);
+      if (last !== undefined && (!Number.isInteger(last) || last < 1)) throw new PolicyUsageError("--last takes a positive whole number");
+      let calls;
+      if (values["from-audit"]) {
+        if (values.tenant === undefined) throw new PolicyUsageError("--from-audit needs --tenant");
+        calls = await auditedCalls(values["data-dir"], values["database-url"], values.tenant, last ?? 1000);
+      } else {
+        calls = parseRecordedCalls(readFileSync(values.calls!, "utf8"), values.calls!);
+        if (last !== undefined) calls = calls.slice(-last);
+      }
       const report = replay(policies, calls);
       if (values.json) out(JSON.stringify(report, null, 2) + "\n");
       else {
@@ -99,6 +118,33 @@ export function runPolicyCommand(argv: string[], out: (s: string) => void): numb
     }
     default:
       throw new PolicyUsageError("usage: sentinel policy test|replay …");
+  }
+}
+
+/** The tenant's last `n` policy-decided calls from the audit store, oldest first. */
+async function auditedCalls(dataDir: string, databaseUrl: string | undefined, tenant: string, n: number) {
+  let spec: StoreSpec | undefined;
+  if (databaseUrl !== undefined) spec = { kind: "postgres", url: databaseUrl };
+  else {
+    const live = activeConfigPath(dataDir);
+    const audit = existsSync(live) ? loadConfigFile(live).audit : undefined;
+    spec = resolveAudit(audit, resolve(dataDir), "embedded")?.store;
+  }
+  if (spec === undefined) throw new PolicyUsageError("no audit store is configured; pass --database-url");
+  const store = await openStore(spec);
+  try {
+    const records: Array<Record<string, unknown>> = [];
+    let cursor: string | undefined;
+    // Pages come newest first; calls no policy decided are skipped, so page until n are found.
+    while (records.length < n) {
+      const page = await queryAudit(store, { tenant, kind: "call", limit: 1000, cursor });
+      for (const r of page.records) if (records.length < n) records.push(r as unknown as Record<string, unknown>);
+      if (page.nextCursor === undefined) break;
+      cursor = page.nextCursor;
+    }
+    return fromAuditRecords(records.reverse()).slice(-n);
+  } finally {
+    await store.close();
   }
 }
 

@@ -6,12 +6,15 @@
  */
 import { SentinelConfigError } from "../errors.js";
 import { compilePolicy, PolicyRuleError, type CompiledPolicy } from "../policy/compile-policy.js";
+import { compileSafeguards, SafeguardError, type Safeguards } from "./compile-safeguards.js";
 import type { ConnectionConfig, SentinelConfig, ServerConfig } from "./types.js";
 
 export interface RuntimeTenant {
   readonly id: string;
   readonly connections: ReadonlyMap<string, ConnectionConfig>;
   readonly policy: CompiledPolicy;
+  /** Content Guard, Token Guard, limits and prices; absent when the tenant configures none. */
+  readonly safeguards?: Safeguards;
 }
 
 export interface ApiKeyBinding {
@@ -38,10 +41,18 @@ export function compileConfig(config: SentinelConfig, file: string): RuntimeConf
       if (!(err instanceof PolicyRuleError)) throw err;
       throw new SentinelConfigError(file, `tenants[${ti}].policies[${err.index}].${err.path}`, err.message);
     }
+    let safeguards: Safeguards | undefined;
+    try {
+      safeguards = compileSafeguards(t);
+    } catch (err) {
+      if (!(err instanceof SafeguardError)) throw err;
+      throw new SentinelConfigError(file, `tenants[${ti}].${err.path}`, err.message);
+    }
     const tenant: RuntimeTenant = {
       id: t.id,
       connections: new Map((t.connections ?? []).map((c) => [c.name, c])),
       policy,
+      safeguards,
     };
     tenants.set(t.id, tenant);
     for (const key of t.apiKeys ?? []) if (key.revoked !== true) keys.set(key.hash, { keyId: key.id, tenant });

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import { LineCounter, parseDocument } from "yaml";
 import { SentinelConfigError } from "../errors.js";
+import { credentialProblem } from "../vault/config-check.js";
+import { checkAuditSemantics } from "../audit/audit-config.js";
 import { compilePolicy, PolicyRuleError } from "../policy/compile-policy.js";
+import { compileSafeguards, SafeguardError } from "./compile-safeguards.js";
 import type { SentinelConfig, ServerConfig } from "./types.js";
 
 /** The install directory: `${SENTINEL_HOME}` in config strings. */
@@ -53,7 +56,8 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Sentine
   return parseConfig(text, file, options);
 }
 
-export function parseConfig(text: string, file: string, options: LoadOptions = {}): SentinelConfig {
+/** YAML (or JSON) text as plain data, before interpolation; a syntax error names line and column. */
+export function readYaml(text: string, file: string): unknown {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   const firstError = doc.errors[0];
@@ -61,7 +65,11 @@ export function parseConfig(text: string, file: string, options: LoadOptions = {
     const at = lineCounter.linePos(firstError.pos[0]);
     throw new SentinelConfigError(file, `line ${at.line}, column ${at.col}`, firstError.message.split("\n")[0] ?? "");
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  return doc.toJS({ maxAliasCount: 100 });
+}
+
+export function parseConfig(text: string, file: string, options: LoadOptions = {}): SentinelConfig {
+  const raw = readYaml(text, file);
   const env = { SENTINEL_HOME, NODE: process.execPath, ...(options.env ?? process.env) };
   const interpolated = interpolate(raw, env, file, "");
   const errors = validate(interpolated);
@@ -137,6 +145,7 @@ function checkSemantics(config: SentinelConfig, file: string): void {
   const fail = (path: string, reason: string): never => {
     throw new SentinelConfigError(file, path, reason);
   };
+  checkAuditSemantics(config, fail);
   const tenantIds = new Set<string>();
   const keyHashes = new Map<string, string>();
   config.tenants.forEach((tenant, t) => {
@@ -146,6 +155,8 @@ function checkSemantics(config: SentinelConfig, file: string): void {
     unique(tenant.connections ?? [], (c) => c.name, `${at}.connections`, "connection name", fail);
     unique(tenant.policies ?? [], (p) => p.id, `${at}.policies`, "policy id", fail);
     unique(tenant.apiKeys ?? [], (k) => k.id, `${at}.apiKeys`, "API key id", fail);
+    const credential = credentialProblem(tenant, at);
+    if (credential !== undefined) fail(credential.path, credential.reason);
     (tenant.apiKeys ?? []).forEach((key, k) => {
       const owner = keyHashes.get(key.hash);
       if (owner !== undefined) fail(`${at}.apiKeys[${k}].hash`, `the same key hash is already used by ${owner}`);
@@ -163,6 +174,14 @@ function checkSemantics(config: SentinelConfig, file: string): void {
     } catch (err) {
       if (!(err instanceof PolicyRuleError)) throw err;
       fail(`${at}.policies[${err.index}].${err.path}`, err.message);
+    }
+    // The same for Content Guard patterns (RE2 refuses backreferences and lookaround), limits
+    // and prices.
+    try {
+      compileSafeguards(tenant);
+    } catch (err) {
+      if (!(err instanceof SafeguardError)) throw err;
+      fail(`${at}.${err.path}`, err.message);
     }
   });
 }

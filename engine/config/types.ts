@@ -129,6 +129,62 @@ export interface VaultConfig {
   drainTimeoutMs?: number;
 }
 
+export type GuardAction = "deny" | "redact" | "alert";
+
+/** A built-in Content Guard pattern by id, or with its action overridden. */
+export type GuardBuiltinConfig = string | { id: string; action?: GuardAction };
+
+/** A custom Content Guard pattern: an RE2 regular expression or a keyword list. */
+export interface GuardPatternConfig {
+  id: string;
+  pattern?: string;
+  keywords?: string[];
+  action: GuardAction;
+  /** The placeholder type, `[REDACTED:<label>]`; defaults to the id in upper case. */
+  label?: string;
+}
+
+export interface GuardConfig {
+  /** Built-in pattern ids to enable; "*" enables every one that is not opt-in. */
+  builtins?: GuardBuiltinConfig[];
+  patterns?: GuardPatternConfig[];
+  /** Also scan tool, resource and prompt results on their way back. */
+  responseInspection?: boolean;
+  /** Payloads at least this large are scanned in the worker pool. */
+  offloadBytes?: number;
+}
+
+export type LimitScope = "tenant" | "user" | "session" | "connection" | "tool" | "model";
+export type LimitMetric = "requests" | "tokens" | "dollars";
+export type LimitWindow = "minute" | "hour" | "day";
+
+export interface LimitConfig {
+  id: string;
+  description?: string;
+  /** One counter per tenant, user, session, connection, tool name or model name. */
+  scope: LimitScope;
+  /** Glob on the tool name: the limit counts only calls of matching tools. */
+  tools?: string;
+  /** Glob on the model name: the limit counts only LLM calls of matching models. */
+  models?: string;
+  metric: LimitMetric;
+  window: LimitWindow;
+  max: number;
+}
+
+export interface TokenCapsConfig {
+  input?: number;
+  output?: number;
+  total?: number;
+}
+
+export interface PricesConfig {
+  /** Dollars per million tokens, first matching pattern wins. */
+  models?: Array<{ pattern: string; inputPerMillion: number; outputPerMillion: number }>;
+  /** Per-call costs: a fixed amount and/or an argument read as an amount, times `scale`. */
+  tools?: Array<{ pattern: string; perCall?: number; argument?: string; scale?: number }>;
+}
+
 export interface TenantConfig {
   id: string;
   name?: string;
@@ -136,11 +192,41 @@ export interface TenantConfig {
   connections?: ConnectionConfig[];
   policies?: PolicyConfig[];
   credentials?: CredentialConfig[];
+  guard?: GuardConfig;
+  limits?: LimitConfig[];
+  tokenCaps?: TokenCapsConfig;
+  prices?: PricesConfig;
 }
 
 export interface SentinelConfig {
   version: 1;
   server: ServerConfig;
   vault?: VaultConfig;
+  audit?: AuditConfig;
   tenants: TenantConfig[];
+}
+
+export type AuditArgumentsMode = "none" | "redacted" | "full";
+export type AuditDurability = "async" | "written" | "fsync";
+export type AlertSeverity = "info" | "warning" | "error" | "critical";
+
+export interface AuditConfig {
+  enabled?: boolean;
+  /** The spool, signing key, cursors and dead-letters; default `<data dir>/audit`. */
+  dir?: string;
+  arguments?: AuditArgumentsMode;
+  durability?: AuditDurability;
+  spool?: { segmentBytes?: number; maxBytes?: number };
+  checkpoint?: { everyRecords?: number; intervalMs?: number };
+  /** Ed25519 private key (PEM, mode 0600); default `<dir>/signing-key.pem`, created on first start. */
+  signingKeyFile?: string;
+  sinks?: {
+    store?: { kind: "embedded"; dir?: string } | { kind: "postgres"; url?: string } | { kind: "none" };
+    kafka?: { brokers: string; topic: string; properties?: Record<string, string | number | boolean> };
+  };
+  alerts?: {
+    channels: Array<{ id: string; type: "slack" | "discord" | "webhook"; url: string; secret?: string }>;
+    routes: Array<{ channels: string[]; rules?: string[]; decisions?: string[]; minSeverity?: AlertSeverity }>;
+    retry?: { attempts?: number; initialDelayMs?: number; maxDelayMs?: number; timeoutMs?: number };
+  };
 }

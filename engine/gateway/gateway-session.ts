@@ -10,7 +10,7 @@
 import { refuse, toJsonRpcError, type Refusal } from "../errors.js";
 import { isNotification, isRequest, isResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../mcp/jsonrpc.js";
 import type { StatedIdentity } from "../auth/identity.js";
-import type { UpstreamConnection, UpstreamEvent, UpstreamReply, UpstreamSession } from "../upstream/upstream.js";
+import type { CallCredential, UpstreamConnection, UpstreamEvent, UpstreamReply, UpstreamSession } from "../upstream/upstream.js";
 import { UpstreamUnavailableError } from "../upstream/stdio-upstream.js";
 import { UpstreamProtocolError } from "../upstream/http-upstream.js";
 import type { DownstreamExchange, DownstreamStream } from "./downstream.js";
@@ -24,8 +24,21 @@ export interface SessionOwner {
   readonly identityFingerprint: string;
 }
 
-/** Rewrites a final result before it goes downstream (list filtering). */
+/**
+ * Rewrites a final result before it goes downstream (list filtering, Content Guard). It may
+ * return a promise (a large result inspected in the worker pool) or a WithheldResult, which
+ * answers the call with a gateway error instead of the result.
+ */
 export type ResultRewrite = (result: unknown) => unknown;
+
+export class WithheldResult {
+  constructor(readonly refusal: Refusal) {}
+}
+
+/** Removes the connection credential's secrets from what the upstream sends back (engine/vault). */
+export interface SecretScrubber {
+  scrubber(): { readonly empty: boolean; json<T>(value: T): T; text(s: string): string };
+}
 
 interface ClientCall {
   readonly downstreamId: JsonRpcId;
@@ -53,6 +66,7 @@ export class GatewaySession {
     readonly owner: SessionOwner,
     private readonly connection: UpstreamConnection,
     readonly upstream: UpstreamSession,
+    private readonly secrets?: SecretScrubber,
   ) {}
 
   get protocolVersion(): string | undefined {
@@ -64,7 +78,7 @@ export class GatewaySession {
   }
 
   /** Forwards a client request and answers it on `ex`, as JSON or as a stream, like the upstream. */
-  async request(message: JsonRpcRequest, ex: DownstreamExchange, rewrite?: ResultRewrite): Promise<void> {
+  async request(message: JsonRpcRequest, ex: DownstreamExchange, rewrite?: ResultRewrite, credential?: CallCredential): Promise<void> {
     this.lastActive = Date.now();
     if (this.callsByDownstreamId.has(message.id)) {
       ex.sendJson(200, errorResponse(message.id, refuse("SENTINEL_INVALID_REQUEST", `request id ${JSON.stringify(message.id)} is already in flight on this session`)));
@@ -85,7 +99,7 @@ export class GatewaySession {
 
     let reply: UpstreamReply;
     try {
-      reply = await this.upstream.request({ ...message, id: upstreamId });
+      reply = await this.upstream.request({ ...message, id: upstreamId }, credential);
     } catch (err) {
       const final = this.finish(upstreamId);
       if (final !== undefined && !answered) {
@@ -101,8 +115,9 @@ export class GatewaySession {
 
     switch (reply.kind) {
       case "json": {
-        const out = this.fromUpstream(reply.message);
         answered = true;
+        let out = this.fromUpstream(reply.message);
+        if (out instanceof Promise) out = await out;
         if (out !== undefined) ex.sendJson(200, out);
         else ex.sendEmpty(202);
         if (message.method === "initialize" && out !== undefined) this.learnVersion(out);
@@ -226,8 +241,9 @@ export class GatewaySession {
         stream.send({ ...ev.sse, data: "" });
         continue;
       }
-      const out = this.fromUpstream(ev.message);
-      if (out === undefined) continue;
+      let out = this.fromUpstream(ev.message);
+      if (out instanceof Promise) out = await out;
+      if (out === undefined || stream.closed) continue;
       stream.send({ ...ev.sse, data: JSON.stringify(out) });
       onMessage?.(out);
     }
@@ -235,13 +251,18 @@ export class GatewaySession {
   }
 
   /** Translates one upstream message for the client; undefined when it must not go down. */
-  private fromUpstream(message: JsonRpcMessage): JsonRpcMessage | undefined {
+  private fromUpstream(upstreamMessage: JsonRpcMessage): JsonRpcMessage | Promise<JsonRpcMessage> | undefined {
+    // Every upstream message bound for the client passes here (JSON answers, per-call SSE
+    // streams, the GET stream), so this is the one place a secret echoed by the upstream is
+    // replaced by its mask before it can reach the agent.
+    const scrub = this.secrets?.scrubber();
+    const message = scrub === undefined || scrub.empty ? upstreamMessage : scrub.json(upstreamMessage);
     if (isResponse(message)) {
       if (typeof message.id !== "number") return undefined;
       const call = this.finish(message.id);
       if (call === undefined) return undefined;
       const out: JsonRpcResponse = { ...message, id: call.downstreamId };
-      if (call.rewrite !== undefined && "result" in message) out.result = call.rewrite(message.result);
+      if (call.rewrite !== undefined && "result" in message) return withResult(out, call.rewrite(message.result));
       return out;
     }
     if (isRequest(message)) {
@@ -301,8 +322,17 @@ export class GatewaySession {
       ex.sendJson(404, errorResponse(null, refuse("SENTINEL_UNKNOWN_SESSION", "the upstream ended this session; initialize a new one")));
       return;
     }
-    ex.sendText(reply.status, reply.body, reply.contentType ?? "text/plain");
+    const scrub = this.secrets?.scrubber();
+    ex.sendText(reply.status, scrub === undefined ? reply.body : scrub.text(reply.body), reply.contentType ?? "text/plain");
   }
+}
+
+/** A rewrite's answer in place: a result, a result to come, or an error instead of it. */
+function withResult(out: JsonRpcResponse, rewritten: unknown): JsonRpcResponse | Promise<JsonRpcResponse> {
+  if (rewritten instanceof Promise) return rewritten.then((r: unknown) => withResult(out, r));
+  if (rewritten instanceof WithheldResult) return errorResponse(out.id, rewritten.refusal);
+  out.result = rewritten;
+  return out;
 }
 
 export function errorResponse(id: JsonRpcId | null, refusal: Refusal, traceId?: string): JsonRpcResponse {

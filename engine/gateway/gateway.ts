@@ -5,27 +5,43 @@
 import type { RuntimeConfig } from "../config/compile-config.js";
 import type { ConnectionConfig } from "../config/types.js";
 import { refuse } from "../errors.js";
+import { ScanPool } from "../guard/scan-pool.js";
+import { MemoryCounterStore, type CounterStore } from "../limits/counter-store.js";
 import { MCP_PATH_PREFIX } from "../../sdk/ts/src/wire.js";
 import { Metrics } from "../metrics/metrics.js";
 import { HttpUpstream } from "../upstream/http-upstream.js";
 import { StdioUpstream } from "../upstream/stdio-upstream.js";
 import type { UpstreamConnection } from "../upstream/upstream.js";
+import type { Vault } from "../vault/vault.js";
 import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
 import { errorResponse } from "./gateway-session.js";
 import { compileHostCheck, type HostCheck } from "./host-check.js";
 import { handleMcp } from "./pipeline.js";
 import { SessionRegistry } from "./session-registry.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { auditMetrics } from "../audit/audit-metrics.js";
 
 export class Gateway {
   readonly metrics = new Metrics();
   readonly sessions = new SessionRegistry((n) => (this.metrics.activeSessions = n));
   draining = false;
+  /** Limit counters. Kept across publishes: a reload must not reset anyone's usage. */
+  readonly counters: CounterStore = new MemoryCounterStore();
+  /** Content Guard and Token Guard work on large payloads, off the event loop. */
+  readonly guardPool = new ScanPool();
+  /** The audit trail (engine/audit); set by startGateway, absent when `audit.enabled` is false. */
+  audit: AuditLog | undefined = undefined;
   private current: RuntimeConfig;
   private hostCheck: HostCheck;
   private generation = 1;
   private readonly upstreams = new Map<string, { fingerprint: string; connection: UpstreamConnection }>();
 
-  constructor(runtime: RuntimeConfig) {
+  constructor(
+    runtime: RuntimeConfig,
+    /** Credentials and scopes (engine/vault); absent, connections carry no vault credential. */
+    readonly vault?: Vault,
+  ) {
+    vault?.publish(runtime.source);
     this.current = runtime;
     this.hostCheck = compileHostCheck(runtime.server);
     this.sessions.startSweeping(() => this.current.server.sessionIdleTimeoutMs);
@@ -45,6 +61,7 @@ export class Gateway {
    * but are judged by the new policy from their next request on.
    */
   publish(runtime: RuntimeConfig): void {
+    this.vault?.publish(runtime.source);
     this.current = runtime;
     this.hostCheck = compileHostCheck(runtime.server);
     this.generation++;
@@ -53,11 +70,14 @@ export class Gateway {
   /** The shared pool or process factory for a connection; rebuilt when its config changes. */
   upstreamFor(tenantId: string, config: ConnectionConfig): UpstreamConnection {
     const key = `${tenantId}/${config.name}`;
-    const fingerprint = JSON.stringify(config);
+    const credential = this.vault?.binding(tenantId, config.name)?.credential;
+    // The credential object is part of the identity: a replaced credential (new header, new
+    // type) needs a pool or child that injects the new way.
+    const fingerprint = JSON.stringify(config) + (credential === undefined ? "" : `\ncredential #${credential.serial}`);
     const known = this.upstreams.get(key);
     if (known !== undefined && known.fingerprint === fingerprint) return known.connection;
     // A changed connection gets a fresh pool; sessions on the old one finish on it.
-    const connection = config.transport === "http" ? new HttpUpstream(config) : new StdioUpstream(config);
+    const connection = config.transport === "http" ? new HttpUpstream(config, credential) : new StdioUpstream(config, credential);
     this.upstreams.set(key, { fingerprint, connection });
     return connection;
   }
@@ -89,7 +109,7 @@ export class Gateway {
             ? ex.sendJson(503, { status: "draining" })
             : ex.sendJson(200, { status: "ready", configGeneration: this.generation, sessions: this.sessions.size });
         case "/metrics":
-          return ex.sendText(200, this.metrics.prometheus(), "text/plain; version=0.0.4");
+          return ex.sendText(200, this.metrics.prometheus() + auditMetrics(this.audit), "text/plain; version=0.0.4");
         default:
           return ex.sendJson(404, { error: "not found", hint: "MCP is served at /mcp/<connection>" });
       }
@@ -105,5 +125,6 @@ export class Gateway {
     await this.sessions.closeAll();
     await Promise.all([...this.upstreams.values()].map((u) => u.connection.close()));
     this.upstreams.clear();
+    await this.guardPool.close();
   }
 }

@@ -10,11 +10,16 @@ import type { JsonRpcRequest } from "../mcp/jsonrpc.js";
 import { GOVERNED_METHODS } from "../mcp/protocol.js";
 import type { GatewaySession, ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
-import type { PolicyInput } from "../policy/compile-policy.js";
+import type { CallFacts } from "./guard-stage.js";
+import type { Decision, PolicyInput } from "../policy/compile-policy.js";
 
 export interface Verdict {
   readonly refusal?: Refusal;
   readonly rewrite?: ResultRewrite;
+  /** The policy decision on a governed call, allowed or not, and what it judged (for audit). */
+  readonly decision?: Decision;
+  readonly target?: PolicyTarget;
+  readonly name?: string;
 }
 
 const LISTS: Readonly<Record<string, { key: string; field: string; target: PolicyTarget }>> = {
@@ -24,7 +29,15 @@ const LISTS: Readonly<Record<string, { key: string; field: string; target: Polic
   "prompts/list": { key: "prompts", field: "name", target: "mcp.prompt" },
 };
 
-export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTenant, message: JsonRpcRequest, sourceIp: string): Verdict | undefined {
+export function govern(
+  _gw: Gateway,
+  session: GatewaySession,
+  tenant: RuntimeTenant,
+  message: JsonRpcRequest,
+  sourceIp: string,
+  /** Content Guard findings, Token Guard counts and limit usage (guard-stage.ts). */
+  facts?: CallFacts,
+): Verdict | undefined {
   const base = {
     tenant: tenant.id,
     user: session.owner.identity.user,
@@ -40,7 +53,7 @@ export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTen
       return { refusal: refuse("SENTINEL_INVALID_PARAMS", `${message.method} needs a string "${governed.nameParam}"`) };
     }
     const args = message.params?.arguments;
-    return judge(tenant, { ...base, target: governed.target, name, args: isObject(args) ? args : {} });
+    return judge(tenant, { ...base, ...facts, target: governed.target, name, args: isObject(args) ? args : {} });
   }
 
   if (message.method === "completion/complete") {
@@ -68,8 +81,9 @@ export function govern(_gw: Gateway, session: GatewaySession, tenant: RuntimeTen
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
-function judge(tenant: RuntimeTenant, input: PolicyInput): Verdict | undefined {
+function judge(tenant: RuntimeTenant, input: PolicyInput): Verdict {
   const decision = tenant.policy.evaluate(input);
-  if (decision.permitted) return undefined;
-  return { refusal: refuse("SENTINEL_POLICY_DENIED", decision.reason, { ruleId: decision.ruleId }) };
+  const judged = { decision, target: input.target, name: input.name };
+  if (decision.permitted) return judged;
+  return { ...judged, refusal: refuse("SENTINEL_POLICY_DENIED", decision.reason, { ruleId: decision.ruleId }) };
 }

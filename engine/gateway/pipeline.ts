@@ -13,9 +13,13 @@ import { ERRORS, refuse, type Refusal } from "../errors.js";
 import { isRefusal, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion } from "../mcp/protocol.js";
 import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
-import { errorResponse, GatewaySession } from "./gateway-session.js";
+import { admit } from "../vault/vault-stage.js";
+import { CallTrace } from "../audit/call-trace.js";
+import { AuditedExchange, auditRefusal, notePolicy, noteSession } from "./audited-exchange.js";
+import { errorResponse, GatewaySession, type ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
 import { govern } from "./govern.js";
+import { enforce, inspect } from "./guard-stage.js";
 
 interface Caller {
   readonly binding: ApiKeyBinding;
@@ -27,9 +31,14 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
   const started = performance.now();
   const traceId = randomUUID();
   ex.setHeader(HEADERS.traceId, traceId);
+  // The audit record's facts and per-stage timings, filled in as the stages run.
+  const trace = gw.audit === undefined ? undefined : new CallTrace(traceId, started);
   const fail = (refusal: Refusal, id: JsonRpcId | null = null, status: number = ERRORS[refusal.code].http) => {
     gw.metrics.countRefusal(refusal.code);
-    ex.sendJson(status, errorResponse(id, refusal, traceId));
+    const body = errorResponse(id, refusal, traceId);
+    // Refusals are audited as soon as a tenant is known: proving what was refused is the point.
+    if (trace?.tenant === undefined) return ex.sendJson(status, body);
+    auditRefusal(gw.audit!, trace, refusal, status, body, () => ex.sendJson(status, body));
   };
 
   // Transport checks come first: they cost nothing and need no secrets.
@@ -48,10 +57,17 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
 
   // 1. Resolve the caller. Authentication precedes the connection lookup so that an
   //    unauthenticated client learns nothing about which connections exist.
-  const caller = resolveCaller(gw, req, connectionName);
+  const caller = resolveCaller(gw, req, connectionName, trace);
   if (isRefusal(caller)) return fail(caller);
   const afterResolve = performance.now();
   gw.metrics.recordStage("resolve", (afterResolve - started) * 1000);
+  if (trace !== undefined) trace.resolveUs = (afterResolve - started) * 1000;
+  // Fail closed: while the audit spool cannot take records, calls are refused, not served unaudited.
+  if (gw.audit !== undefined && !gw.audit.accepting) {
+    gw.audit.counters.refusedBackpressure++;
+    gw.metrics.countRefusal("SENTINEL_AUDIT_UNAVAILABLE");
+    return ex.sendJson(503, errorResponse(null, refuse("SENTINEL_AUDIT_UNAVAILABLE", "the audit trail cannot take records right now; retry later"), traceId));
+  }
 
   const sessionId = req.headers.get(HEADERS.sessionId);
   if (req.method !== "POST") {
@@ -67,6 +83,7 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
   const message = parseMessage(req.body);
   if (isRefusal(message)) return fail(message);
   const requestId = isRequest(message) ? message.id : null;
+  if (trace !== undefined) trace.method = "method" in message ? message.method : "response";
 
   // 2. The session. A new one starts only with `initialize`; its identity is fixed here and
   //    every later request must present the same one (or none), so headers cannot be used to
@@ -83,28 +100,88 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
   }
   if (isRefusal(session)) return fail(session, requestId);
   ex.setHeader(HEADERS.sessionId, session.id);
+  if (trace !== undefined) noteSession(trace, session);
 
-  // 3. Policy. Runs after the session so the decision sees the fixed identity, and before
+  // 3. Content Guard and Token Guard, then policy. Scanning and counting come first because
+  //    their findings and counts are policy inputs (`guard.<id>`, `tokens.in`, `usage.<id>`);
+  //    large payloads are inspected in the worker pool, small ones inline (guard-stage.ts).
+  //    Policy runs after the session so the decision sees the fixed identity, and before
   //    anything reaches the upstream: a refused call must never leave the gateway.
-  const verdict = isRequest(message) ? govern(gw, session, caller.binding.tenant, message, req.remoteAddress) : undefined;
+  let inspection = isRequest(message) ? inspect(gw, session, caller.binding.tenant, message, req.body) : undefined;
+  if (inspection instanceof Promise) inspection = await inspection;
+  const afterInspect = performance.now();
+  const verdict = isRequest(message) ? govern(gw, session, caller.binding.tenant, message, req.remoteAddress, inspection?.facts) : undefined;
   const afterPolicy = performance.now();
-  gw.metrics.recordStage("policy", (afterPolicy - afterResolve) * 1000);
+  gw.metrics.recordStage("policy", (afterPolicy - afterInspect) * 1000);
+  if (trace !== undefined) notePolicy(trace, verdict, message, (afterPolicy - afterInspect) * 1000, inspection);
   if (verdict?.refusal !== undefined) {
     gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
     return fail(verdict.refusal, requestId, 200);
   }
+  // Deny patterns, token caps and limits come after policy allows, limits last, so a refused
+  // call never spends quota. Redaction then rewrites the parsed message in place: the gateway
+  // forwards its own serialisation of that object, so the upstream only gets the placeholder.
+  let guarded = inspection !== undefined && isRequest(message) ? enforce(gw, message, inspection, verdict?.decision?.action) : undefined;
+  if (guarded instanceof Promise) guarded = await guarded;
+  if (inspection !== undefined) gw.metrics.recordStage("guard", (afterInspect - afterResolve + (performance.now() - afterPolicy)) * 1000);
+  if (isRefusal(guarded)) {
+    gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
+    return fail(guarded, requestId, 200);
+  }
 
-  // 4. Forward. Credentials are injected by the connection's outbound interceptors.
+  // 4. Vault & scope. After policy, so a call policy refuses never costs a decrypt, a token
+  //    fetch, or a lease that a rotation would have to drain. Before forward, so a call whose
+  //    tool needs a scope the credential lacks never leaves the gateway, and because the lease
+  //    taken here pins the credential version injected on the wire: a call in flight when a
+  //    rotation starts finishes on the version it was admitted with.
+  const binding = isRequest(message) ? gw.vault?.binding(caller.binding.tenant.id, caller.connection.name) : undefined;
+  let admission = binding !== undefined && isRequest(message) ? admit(binding, message) : undefined;
+  if (admission instanceof Promise) admission = await admission;
+  const afterVault = performance.now();
+  if (binding !== undefined) gw.metrics.recordStage("vault", (afterVault - afterPolicy) * 1000);
+  if (trace !== undefined && binding !== undefined) {
+    trace.vaultUs = (afterVault - afterPolicy) * 1000;
+    // The credential's name and version go in the record; the secret never does.
+    if (admission !== undefined && !isRefusal(admission)) trace.credential = { id: binding.credential.name, version: admission.lease.version };
+  }
+  if (isRefusal(admission)) {
+    gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
+    // An initialize that cannot reach its upstream leaves no half-open session behind.
+    if (isRequest(message) && message.method === "initialize") {
+      gw.sessions.remove(session.id);
+      void session.end();
+    }
+    return fail(admission, requestId, 200);
+  }
+
+  // 5. Forward. The credential goes on the wire in the outbound interceptor (HTTP) or was
+  //    given to the child at spawn (stdio); the lease is released once the answer is complete.
   gw.metrics.countRequest(connectionName, methodLabel(message), "forwarded");
-  if (isRequest(message)) await session.request(message, ex, verdict?.rewrite);
-  else await session.deliver(message, ex);
+  if (isRequest(message)) {
+    // The audited exchange records the call when its answer goes down (6. below); until then
+    // forwardUs holds the stage's start.
+    let answer: DownstreamExchange = ex;
+    if (trace !== undefined) {
+      trace.forwardUs = afterVault;
+      // The arguments as forwarded: after Content Guard redaction, never the text it removed.
+      trace.args = message.params?.arguments;
+      answer = new AuditedExchange(ex, gw.audit!, trace);
+    }
+    try {
+      await session.request(message, answer, chainRewrites(chainRewrites(verdict?.rewrite, admission?.rewrite), guarded), admission?.lease);
+    } finally {
+      if (admission !== undefined) binding!.credential.release(admission.lease);
+    }
+  } else await session.deliver(message, ex);
   const done = performance.now();
-  gw.metrics.recordStage("forward", (done - afterPolicy) * 1000);
+  gw.metrics.recordStage("forward", (done - afterVault) * 1000);
   gw.metrics.recordStage("total", (done - started) * 1000);
-  // 5. Audit is emitted here, off the hot path, once the audit pipeline lands.
+  // 6. Audit. The record was emitted when the answer went down (AuditedExchange): an array push
+  //    here, sealed, hash-chained and written to the spool by the flusher on the next turn of
+  //    the event loop. The answer itself was held until the spool acknowledged it.
 }
 
-function resolveCaller(gw: Gateway, req: IncomingRequest, connectionName: string): Caller | Refusal {
+function resolveCaller(gw: Gateway, req: IncomingRequest, connectionName: string, trace: CallTrace | undefined): Caller | Refusal {
   const header = req.headers.get(HEADERS.authorization);
   if (header === undefined) return refuse("SENTINEL_AUTH_MISSING", "send Authorization: Bearer <api key>");
   const key = bearerToken(header);
@@ -112,6 +189,11 @@ function resolveCaller(gw: Gateway, req: IncomingRequest, connectionName: string
   const keyHash = hashApiKey(key);
   const binding = gw.runtime.keys.get(keyHash);
   if (binding === undefined) return refuse("SENTINEL_AUTH_INVALID", "the API key is unknown or revoked");
+  if (trace !== undefined) {
+    trace.tenant = binding.tenant.id;
+    trace.keyId = binding.keyId;
+    trace.connection = connectionName;
+  }
   const connection = binding.tenant.connections.get(connectionName);
   if (connection === undefined) {
     return refuse("SENTINEL_UNKNOWN_CONNECTION", `tenant "${binding.tenant.id}" has no connection "${connectionName}"`);
@@ -134,6 +216,7 @@ function startSession(gw: Gateway, req: IncomingRequest, caller: Caller): Gatewa
     },
     upstream,
     upstream.openSession(),
+    gw.vault?.binding(caller.binding.tenant.id, caller.connection.name)?.credential,
   );
   gw.sessions.add(session);
   return session;
@@ -169,6 +252,12 @@ function identityFingerprint(req: IncomingRequest): string {
     if (name === HEADERS.user || name === HEADERS.metadata || name.startsWith(HEADERS.metadataPrefix)) out += `${name}\n${value}\n`;
   }
   return out;
+}
+
+/** Policy's list filter, then the vault's (tools the credential cannot use are hidden). */
+function chainRewrites(first: ResultRewrite | undefined, second: ResultRewrite | undefined): ResultRewrite | undefined {
+  if (first === undefined || second === undefined) return first ?? second;
+  return (result) => second(first(result));
 }
 
 function accepts(req: IncomingRequest, type: string): boolean {

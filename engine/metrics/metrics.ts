@@ -5,7 +5,7 @@
  */
 import * as hdr from "hdr-histogram-js";
 
-export const STAGES = ["resolve", "policy", "forward", "total"] as const;
+export const STAGES = ["resolve", "guard", "policy", "vault", "forward", "total"] as const;
 export type Stage = (typeof STAGES)[number];
 
 const QUANTILES = [0.5, 0.9, 0.99, 0.999] as const;

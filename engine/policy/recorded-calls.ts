@@ -1,8 +1,10 @@
 /**
  * Reads recorded calls for replay from JSON Lines: either the replay shape
- * `{ "call": {…}, "decision": { "action", "ruleId" }, "traceId" }` or a flat audit record
- * `{ "tenant", "user", "metadata" | "role", "connection", "target", "name", "args",
- *    "decision", "ruleId", "traceId", "time" }`. A bad line is an error naming its number.
+ * `{ "call": {…}, "decision": { "action", "ruleId" }, "traceId" }` or an audit record as the
+ * audit store and the Kafka feed carry it (`kind: "call"`, `id`, `tenant`, `user`, `metadata` |
+ * `role`, `connection`, `target`, `name`, `arguments`, `decision`, `ruleId`, `time`). Audit
+ * records of calls no policy decided (`refuse`, `pass`) and of admin changes are skipped.
+ * A bad line is an error naming its number.
  */
 import type { Metadata } from "../auth/identity.js";
 import type { PolicyTarget } from "../config/types.js";
@@ -24,12 +26,21 @@ export function parseRecordedCalls(text: string, source: string): RecordedCall[]
     }
     const recorded = toRecorded(value);
     if (typeof recorded === "string") throw new RecordedCallError(`${source}:${i + 1}: ${recorded}`);
-    out.push(recorded);
+    if (recorded !== undefined) out.push(recorded);
   });
   return out;
 }
 
-function toRecorded(v: Record<string, unknown>): RecordedCall | string {
+const POLICY_ACTIONS = new Set(["allow", "deny", "alert", "redact", "confirm"]);
+
+/** Audit records (from the store or the Kafka feed) as replayable calls. */
+export function fromAuditRecords(records: ReadonlyArray<Record<string, unknown>>): RecordedCall[] {
+  return records.map(toRecorded).filter((r): r is RecordedCall => r !== undefined && typeof r !== "string");
+}
+
+function toRecorded(v: Record<string, unknown>): RecordedCall | string | undefined {
+  // Audit records: only calls that policy decided can be replayed against another policy.
+  if (typeof v.kind === "string" && (v.kind !== "call" || !POLICY_ACTIONS.has(String(v.decision)))) return undefined;
   if (typeof v.call === "object" && v.call !== null) {
     const decision = v.decision as { action?: unknown; ruleId?: unknown } | undefined;
     if (typeof decision?.action !== "string" || typeof decision.ruleId !== "string") return 'needs "decision": { "action", "ruleId" }';
@@ -50,11 +61,14 @@ function toRecorded(v: Record<string, unknown>): RecordedCall | string {
       user: typeof v.user === "string" ? v.user : undefined,
       metadata,
       connection: typeof v.connection === "string" ? v.connection : undefined,
-      args: typeof v.args === "object" && v.args !== null ? (v.args as Record<string, unknown>) : undefined,
+      args: objectOr(v.args ?? v.arguments),
       sourceIp: typeof v.sourceIp === "string" ? v.sourceIp : undefined,
       time: typeof v.time === "string" || typeof v.time === "number" ? v.time : undefined,
     },
     decision: { action, ruleId },
-    traceId: typeof v.traceId === "string" ? v.traceId : undefined,
+    traceId: typeof v.traceId === "string" ? v.traceId : typeof v.id === "string" ? v.id : undefined,
   };
 }
+
+const objectOr = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;

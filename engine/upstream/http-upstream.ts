@@ -8,8 +8,9 @@ import type { HttpConnectionConfig } from "../config/types.js";
 import { validateMessage, isRefusal, type JsonRpcMessage, type JsonRpcRequest } from "../mcp/jsonrpc.js";
 import { SseParser } from "../mcp/sse.js";
 import { AsyncQueue } from "./async-queue.js";
+import { CALL_CREDENTIAL, credentialHeaders } from "./interceptors/credential-headers.js";
 import { staticHeaders } from "./interceptors/static-headers.js";
-import type { UpstreamConnection, UpstreamEvent, UpstreamReply, UpstreamSession } from "./upstream.js";
+import type { CallCredential, UpstreamConnection, UpstreamCredential, UpstreamEvent, UpstreamReply, UpstreamSession } from "./upstream.js";
 
 export class UpstreamProtocolError extends Error {
   override readonly name = "UpstreamProtocolError";
@@ -23,7 +24,10 @@ export class HttpUpstream implements UpstreamConnection {
   private readonly pools: Pool[];
   private readonly path: string;
 
-  constructor(config: HttpConnectionConfig) {
+  constructor(
+    config: HttpConnectionConfig,
+    private readonly credential?: UpstreamCredential,
+  ) {
     this.name = config.name;
     this.timeoutMs = config.timeoutMs ?? 60_000;
     const url = new URL(config.url);
@@ -31,7 +35,7 @@ export class HttpUpstream implements UpstreamConnection {
     const callPool = new Pool(url.origin, { connections: config.maxConnections ?? 64, keepAliveTimeout: 30_000 });
     const streamPool = new Pool(url.origin, { keepAliveTimeout: 30_000 });
     this.pools = [callPool, streamPool];
-    const intercept = staticHeaders(config.headers ?? {});
+    const intercept = credential === undefined ? [staticHeaders(config.headers ?? {})] : [credentialHeaders(), staticHeaders(config.headers ?? {})];
     this.calls = callPool.compose(intercept);
     this.streams = streamPool.compose(intercept);
   }
@@ -50,9 +54,14 @@ export class HttpUpstream implements UpstreamConnection {
     headers: Record<string, string>,
     body: string | undefined,
     stream: boolean,
+    credential?: CallCredential,
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Dispatcher.ResponseData["body"]; abort: AbortController }> {
     const abort = new AbortController();
+    // Calls carry the version leased at the vault stage; other traffic (notifications, streams,
+    // DELETE) uses the active version.
+    const injected = credential ?? (this.credential === undefined ? undefined : await this.credential.current());
     const res = await (stream ? this.streams : this.calls).request({
+      [CALL_CREDENTIAL]: injected,
       origin: undefined,
       path: this.path,
       method,
@@ -81,13 +90,14 @@ class HttpUpstreamSession implements UpstreamSession {
     return h;
   }
 
-  async request(message: JsonRpcRequest): Promise<UpstreamReply> {
+  async request(message: JsonRpcRequest, credential?: CallCredential): Promise<UpstreamReply> {
     const isInit = message.method === "initialize";
     const res = await this.upstream.send(
       "POST",
       this.headers("application/json, text/event-stream", { "content-type": "application/json" }),
       JSON.stringify(message),
       false,
+      credential,
     );
     if (isInit && res.status === 200) {
       const sid = header(res.headers, "mcp-session-id");

@@ -23,7 +23,7 @@ import {
   type JsonRpcRequest,
 } from "../mcp/jsonrpc.js";
 import { AsyncQueue } from "./async-queue.js";
-import type { UpstreamConnection, UpstreamEvent, UpstreamReply, UpstreamSession } from "./upstream.js";
+import type { CallCredential, UpstreamConnection, UpstreamCredential, UpstreamEvent, UpstreamReply, UpstreamSession } from "./upstream.js";
 
 export class UpstreamUnavailableError extends Error {
   override readonly name = "UpstreamUnavailableError";
@@ -39,19 +39,29 @@ export class StdioUpstream implements UpstreamConnection {
   readonly name: string;
   readonly timeoutMs: number;
   private readonly sessions = new Set<StdioUpstreamSession>();
+  private readonly unsubscribe: (() => void) | undefined;
 
-  constructor(readonly config: StdioConnectionConfig) {
+  constructor(
+    readonly config: StdioConnectionConfig,
+    private readonly credential?: UpstreamCredential,
+  ) {
     this.name = config.name;
     this.timeoutMs = config.timeoutMs ?? 60_000;
+    // A rotated credential reaches a child only through its environment, so each session
+    // restarts its child once its calls have drained (the credential held new calls until now).
+    this.unsubscribe = credential?.onSwitch(() => {
+      for (const session of this.sessions) session.respawnWhenIdle();
+    });
   }
 
   openSession(): UpstreamSession {
-    const session = new StdioUpstreamSession(this.config, () => this.sessions.delete(session));
+    const session = new StdioUpstreamSession(this.config, this.credential, () => this.sessions.delete(session));
     this.sessions.add(session);
     return session;
   }
 
   async close(): Promise<void> {
+    this.unsubscribe?.();
     await Promise.all([...this.sessions].map((s) => s.terminate()));
   }
 }
@@ -76,11 +86,41 @@ class StdioUpstreamSession implements UpstreamSession {
   private terminated = false;
   private fatal: string | undefined;
   private readonly stderrTail: string[] = [];
+  /** The credential version in the running child's environment. */
+  private envVersion: CallCredential | undefined;
+  private respawnWanted = false;
+  private respawns = 0;
 
   constructor(
     private readonly config: StdioConnectionConfig,
+    private readonly credential: UpstreamCredential | undefined,
     private readonly onEnd: () => void,
   ) {}
+
+  /** Restarts the child with the credential's new environment as soon as no call is pending. */
+  respawnWhenIdle(): void {
+    if (this.child === undefined || this.terminated) return;
+    this.respawnWanted = true;
+    if (this.pending.size === 0) this.respawn();
+  }
+
+  private respawn(): void {
+    this.respawnWanted = false;
+    const old = this.child;
+    if (old === undefined) return;
+    this.child = undefined;
+    this.releaseEnv();
+    this.respawns++;
+    // Requests arriving from here on wait for the new child, which replays the handshake.
+    this.ready = this.start(0, true);
+    this.ready.catch(() => undefined);
+    void stopChild(old);
+  }
+
+  private releaseEnv(): void {
+    if (this.envVersion !== undefined) this.credential?.unhold(this.envVersion);
+    this.envVersion = undefined;
+  }
 
   async request(message: JsonRpcRequest): Promise<UpstreamReply> {
     if (message.method === "initialize") this.initRequest = message;
@@ -117,17 +157,10 @@ class StdioUpstreamSession implements UpstreamSession {
     this.listenQueue?.end();
     const child = this.child;
     this.child = undefined;
+    this.releaseEnv();
     this.onEnd();
     if (child === undefined || child.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => child.kill("SIGKILL"), 2_000);
-      child.once("exit", () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.stdin.end();
-      child.kill("SIGTERM");
-    });
+    await stopChild(child);
   }
 
   private ensureRunning(): Promise<void> {
@@ -137,7 +170,7 @@ class StdioUpstreamSession implements UpstreamSession {
     return this.ready;
   }
 
-  private async start(delayMs: number): Promise<void> {
+  private async start(delayMs: number, replay = this.restarts > 0): Promise<void> {
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     if (this.terminated) throw new UpstreamUnavailableError("the upstream session has ended");
     const env: Record<string, string> = {};
@@ -146,6 +179,19 @@ class StdioUpstreamSession implements UpstreamSession {
       if (v !== undefined) env[key] = v;
     }
     Object.assign(env, this.config.env);
+    if (this.credential !== undefined) {
+      let version: CallCredential;
+      try {
+        version = await this.credential.current();
+      } catch (err) {
+        throw new UpstreamUnavailableError((err as Error).message);
+      }
+      if (this.terminated) throw new UpstreamUnavailableError("the upstream session has ended");
+      // The credential's variables win over the configured env: they are the vault's to set.
+      Object.assign(env, version.env);
+      this.credential.hold(version);
+      this.envVersion = version;
+    }
     const child = spawn(this.config.command, this.config.args ?? [], {
       cwd: this.config.cwd,
       env,
@@ -161,7 +207,9 @@ class StdioUpstreamSession implements UpstreamSession {
       // EPIPE after the child died; the exit handler deals with it.
     });
     createInterface({ input: child.stdout, crlfDelay: Infinity }).on("line", (line) => this.onLine(line));
-    createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (line) => {
+    createInterface({ input: child.stderr, crlfDelay: Infinity }).on("line", (raw) => {
+      // A server that prints its environment must not put the credential in the gateway's log.
+      const line = this.credential === undefined ? raw : this.credential.scrubText(raw);
       this.stderrTail.push(line);
       if (this.stderrTail.length > 20) this.stderrTail.shift();
       if (process.env.SENTINEL_LOG_UPSTREAM_STDERR === "1") process.stderr.write(`[upstream ${this.config.name}] ${line}\n`);
@@ -170,11 +218,11 @@ class StdioUpstreamSession implements UpstreamSession {
     await spawned;
     // After a restart, replay the client's handshake so the new process is in the same
     // protocol state the downstream client believes it is in.
-    if (this.restarts > 0 && this.initRequest !== undefined) await this.replayHandshake(this.initRequest);
+    if (replay && this.initRequest !== undefined) await this.replayHandshake(this.initRequest);
   }
 
   private async replayHandshake(init: JsonRpcRequest): Promise<void> {
-    const id = `sentinel-reinit-${this.restarts}`;
+    const id = `sentinel-reinit-${this.restarts}-${this.respawns}`;
     const reply = await new Promise<UpstreamReply>((resolve) => {
       this.pending.set(id, { progressToken: undefined, resolve, queue: undefined });
       this.write({ ...init, id });
@@ -186,6 +234,7 @@ class StdioUpstreamSession implements UpstreamSession {
   private onExit(child: ChildProcessWithoutNullStreams, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.child !== child) return;
     this.child = undefined;
+    this.releaseEnv();
     if (this.terminated) return;
     const how = signal !== null ? `signal ${signal}` : `code ${code}`;
     process.stderr.write(`sentinel: upstream "${this.config.name}" exited with ${how}${this.stderrTail.length ? `; last stderr: ${this.stderrTail.at(-1)}` : ""}\n`);
@@ -240,6 +289,7 @@ class StdioUpstreamSession implements UpstreamSession {
       if (entry === undefined) return;
       this.pending.delete(message.id);
       this.settle(entry, message, true);
+      if (this.respawnWanted && this.pending.size === 0) this.respawn();
       return;
     }
     const entry = this.relatedPending(message);
@@ -292,4 +342,18 @@ class StdioUpstreamSession implements UpstreamSession {
     entry.queue?.push({ message, sse: undefined });
     if (final) entry.queue?.end();
   }
+}
+
+/** Ends a child: stdin closed and SIGTERM, SIGKILL if it is still there after two seconds. */
+function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 2_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.stdin.end();
+    child.kill("SIGTERM");
+  });
 }

@@ -22,11 +22,32 @@ export type UpstreamReply =
   /** An HTTP status the gateway passes on (404 unknown session, 405 no GET stream, …). */
   | { kind: "status"; status: number; body: string; contentType: string | undefined };
 
+/** The credential version a call was admitted with at the vault & scope stage. */
+export interface CallCredential {
+  /** Injected into HTTP requests; read at dispatch, so a refreshed OAuth token is picked up. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  /** Given to a stdio child at spawn. */
+  readonly env: Readonly<Record<string, string>> | undefined;
+}
+
+/** A connection's credential as the upstream sees it (implemented by engine/vault). */
+export interface UpstreamCredential {
+  /** The active version, for traffic that is not a call (notifications, streams, spawns). */
+  current(): CallCredential | Promise<CallCredential>;
+  /** A child process holds this version in its environment until `unhold`. */
+  hold(version: CallCredential): void;
+  unhold(version: CallCredential): void;
+  /** Runs after a rotation switched versions; returns the unsubscribe function. */
+  onSwitch(listener: () => void): () => void;
+  /** Masks any form of the secret in a line about to be logged. */
+  scrubText(text: string): string;
+}
+
 export interface UpstreamSession {
   /** The protocol version negotiated at initialize, once known. */
   protocolVersion: string | undefined;
-  /** Sends a client request (initialize included). */
-  request(message: JsonRpcRequest): Promise<UpstreamReply>;
+  /** Sends a client request (initialize included), with the credential version it was admitted with. */
+  request(message: JsonRpcRequest, credential?: CallCredential): Promise<UpstreamReply>;
   /** Sends a notification or a response to a server request. */
   deliver(message: JsonRpcMessage): Promise<UpstreamReply>;
   /** Opens the stream of server-initiated messages, resuming after `lastEventId` if given. */

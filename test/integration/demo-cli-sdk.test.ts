@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -11,28 +12,35 @@ import { REPO_ROOT } from "../support/gateway-harness.js";
 
 const CLI = resolve(REPO_ROOT, "dist/engine/cli/main.js");
 const dataDir = mkdtempSync(join(tmpdir(), "sentinel-demo-"));
+const sentinel = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 60_000 });
 
 interface Started {
   child: ChildProcessWithoutNullStreams;
   url: string;
   key: string;
+  adminUrl: string;
+  adminToken: string;
   output: string[];
 }
 
 /** Runs `sentinel start` the way `npm start` does, on an ephemeral port. */
 async function startCli(): Promise<Started> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
-  const child = spawn(process.execPath, [CLI, "start", "--data-dir", dataDir, "--port", "0"], { cwd: REPO_ROOT });
+  const child = spawn(process.execPath, [CLI, "start", "--data-dir", dataDir, "--port", "0", "--admin-port", "0"], { cwd: REPO_ROOT });
   const output: string[] = [];
   child.stderr.on("data", (d: Buffer) => output.push(d.toString()));
   return new Promise((resolveStarted, reject) => {
     let url: string | undefined;
+    let key: string | undefined;
+    let adminUrl: string | undefined;
     const lines = createInterface({ input: child.stdout });
     lines.on("line", (line) => {
       output.push(line);
       url ??= /listening on (http:\/\/\S+)/.exec(line)?.[1];
-      const key = /^\s+(sk_sentinel_\S+)$/.exec(line)?.[1];
-      if (url !== undefined && key !== undefined) resolveStarted({ child, url, key, output });
+      key ??= /^\s+(sk_sentinel_\S+)$/.exec(line)?.[1];
+      adminUrl ??= /^\s+admin\s+(http:\/\/\S+)/.exec(line)?.[1];
+      const adminToken = /^\s+(sa_sentinel_\S+)$/.exec(line)?.[1];
+      if (url !== undefined && key !== undefined && adminUrl !== undefined && adminToken !== undefined) resolveStarted({ child, url, key, adminUrl, adminToken, output });
     });
     child.once("exit", (code) => reject(new Error(`sentinel start exited with ${code}: ${output.join("")}`)));
   });
@@ -43,13 +51,25 @@ describe("npm start: the demo gateway, the SDK and the example agent", () => {
   beforeAll(async () => {
     gw = await startCli();
   });
-  afterAll(() => {
+  afterAll(async () => {
+    // Wait for the exit: later tests read the data dir's store, which the process holds until then.
+    const exited = once(gw.child, "exit");
     gw.child.kill("SIGTERM");
+    await exited;
   });
 
-  it("prints an API key and writes it to the data dir", () => {
+  it("prints an API key and an owner admin token, and writes them to the data dir", async () => {
     expect(readFileSync(join(dataDir, "demo-api-key"), "utf8").trim()).toBe(gw.key);
-    expect(readFileSync(join(dataDir, "sentinel.yaml"), "utf8")).not.toContain(gw.key);
+    expect(readFileSync(join(dataDir, "demo-admin-token"), "utf8").trim()).toBe(gw.adminToken);
+    // The config lives in the embedded store now, holding the key's hash, never the key.
+    expect(existsSync(join(dataDir, "sentinel.yaml"))).toBe(false);
+    expect(sentinel(["export", "--data-dir", dataDir]).stdout).not.toContain(gw.key);
+    const res = await fetch(gw.adminUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${gw.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ whoami { tokenId role } config { version author } }" }),
+    });
+    expect(await res.json()).toEqual({ data: { whoami: { tokenId: "demo-owner", role: "owner" }, config: { version: 1, author: "demo" } } });
   });
 
   it("the example agent sees ALLOW for repo.read and DENY for repo.delete", () => {
@@ -115,12 +135,23 @@ describe("npm start: the demo gateway, the SDK and the example agent", () => {
     await client.close();
   });
 
+  it("sentinel export then apply of the export changes nothing", () => {
+    const exported = sentinel(["export", "--data-dir", dataDir]);
+    expect(exported.status, exported.stderr).toBe(0);
+    const file = join(dataDir, "exported.yaml");
+    writeFileSync(file, exported.stdout);
+    const applied = sentinel(["apply", "-f", file, "--data-dir", dataDir]);
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(sentinel(["export", "--data-dir", dataDir]).stdout).toBe(exported.stdout);
+  });
+
   it("sentinel apply changes the running gateway's policy", async () => {
-    const active = readFileSync(join(dataDir, "sentinel.yaml"), "utf8");
+    const active = sentinel(["export", "--data-dir", dataDir]).stdout;
     const draft = join(dataDir, "draft.yaml");
     writeFileSync(draft, active.replace("pattern: repo.read\n", "pattern: repo.read-nothing\n"));
-    const applied = spawnSync(process.execPath, [CLI, "apply", "-f", draft, "--data-dir", dataDir], { encoding: "utf8" });
-    expect(applied.status).toBe(0);
+    const applied = sentinel(["apply", "-f", draft, "--data-dir", dataDir]);
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(applied.stdout).toMatch(/-> config version \d+ through the admin API of process \d+ \(author api:demo-owner\)/);
     const igris = new Igris({ apiKey: gw.key, baseUrl: gw.url });
     const mcp = await igris.connect("github-prod", { user: "alice@acme.com", metadata: { role: "developer" } });
     const deadline = Date.now() + 2000;
@@ -152,7 +183,9 @@ describe("the CLI refuses bad config with the file, the path and the reason", ()
   });
 
   it("the demo config validates", () => {
-    const run = spawnSync(process.execPath, [CLI, "validate", "-f", join(dataDir, "sentinel.yaml")], { encoding: "utf8" });
+    const file = join(dataDir, "demo-export.yaml");
+    writeFileSync(file, sentinel(["export", "--data-dir", dataDir]).stdout);
+    const run = spawnSync(process.execPath, [CLI, "validate", "-f", file], { encoding: "utf8" });
     expect(run.stdout).toMatch(/valid \(1 tenants, \d+ rules\)/);
   });
 });

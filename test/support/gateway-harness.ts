@@ -41,14 +41,20 @@ export interface TestGateway extends RunningGateway {
 export async function startTestGateway(
   tenant: Omit<TenantConfig, "apiKeys" | "id"> & { id?: string },
   server: Partial<SentinelConfig["server"]> = {},
+  /** For credentials: the data dir holding the vault, and the vault settings. */
+  vault: { dataDir?: string; config?: SentinelConfig["vault"]; log?: (line: string) => void } = {},
+  /** The audit section; without one, the gateway spools to a temporary directory and ships nowhere. */
+  audit?: SentinelConfig["audit"],
 ): Promise<TestGateway> {
   const key = generateApiKey();
   const config: SentinelConfig = {
     version: 1,
     server: { host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, sessionIdleTimeoutMs: 600_000, ...server },
+    ...(vault.config === undefined ? {} : { vault: vault.config }),
+    ...(audit === undefined ? {} : { audit }),
     tenants: [{ id: "acme", ...tenant, apiKeys: [{ id: "test", hash: key.hash }] }],
   };
-  const running = await startGateway({ config, port: 0 });
+  const running = await startGateway({ config, port: 0, dataDir: vault.dataDir, log: vault.log });
   return Object.assign(running, {
     key: key.key,
     keyHash: key.hash,

@@ -1,0 +1,152 @@
+/**
+ * The audit seam of the pipeline: a DownstreamExchange that records the call when its answer
+ * goes down, then hands the answer to the real exchange once the record is acknowledged (per
+ * `audit.durability`). Recording at the answer, not after `session.request` returns, is what
+ * lets the record carry the outcome and the forward time, and holding the answer until the
+ * record is written is what makes "the client saw an answer" imply "the record survives a
+ * kill -9". The emit itself is an array push; only the release of the answer waits.
+ *
+ * Streamed (SSE) answers are recorded when the final response event passes and are not held:
+ * the events of a stream are already on the wire by then. Their records have the `async`
+ * guarantee; README, "Audit", says so.
+ */
+import { performance } from "node:perf_hooks";
+import { ERRORS, type Refusal } from "../errors.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import type { CallTrace } from "../audit/call-trace.js";
+import { storedArguments, type AuditOutcome } from "../audit/record.js";
+import type { SseEvent } from "../mcp/sse.js";
+import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { DownstreamExchange, DownstreamStream } from "./downstream.js";
+import type { GatewaySession } from "./gateway-session.js";
+import type { Verdict } from "./govern.js";
+import type { Inspection } from "./guard-stage.js";
+
+/** What a JSON-RPC answer says about the call's outcome. */
+export function outcomeOf(body: unknown, httpStatus: number): AuditOutcome {
+  const msg = body as { result?: { isError?: unknown }; error?: { code?: unknown; data?: { code?: unknown } } } | undefined;
+  if (msg?.error !== undefined) {
+    const own = msg.error.data?.code;
+    const code = typeof own === "string" && own in ERRORS ? own : `jsonrpc:${String(msg.error.code)}`;
+    return { code, httpStatus, status: "error" };
+  }
+  // Members in canonical (sorted) order, so the record encoder need not sort them.
+  if (httpStatus >= 400) return { code: `http:${httpStatus}`, httpStatus, status: "error" };
+  return { httpStatus, status: msg?.result?.isError === true ? "tool_error" : "ok" };
+}
+
+/** Records the call as answered now and runs `send` once the record is acknowledged. */
+export function recordAndRelease(audit: AuditLog, trace: CallTrace, outcome: AuditOutcome, send: () => void): void {
+  const now = performance.now();
+  if (trace.forwardUs >= 0) trace.forwardUs = (now - trace.forwardUs) * 1000;
+  trace.totalUs = (now - trace.t0) * 1000;
+  trace.outcome = outcome;
+  audit.emitCall(trace);
+  audit.whenDurable(send);
+}
+
+export class AuditedExchange implements DownstreamExchange {
+  private recorded = false;
+
+  constructor(
+    private readonly inner: DownstreamExchange,
+    private readonly audit: AuditLog,
+    /** `trace.forwardUs` holds the forward stage's start (performance.now()) until the answer. */
+    private readonly trace: CallTrace,
+  ) {}
+
+  get aborted(): boolean {
+    return this.inner.aborted;
+  }
+
+  onAbort(listener: () => void): void {
+    this.inner.onAbort(listener);
+  }
+
+  setHeader(name: string, value: string): void {
+    this.inner.setHeader(name, value);
+  }
+
+  sendJson(status: number, body: unknown): void {
+    this.answer(outcomeOf(body, status), () => this.inner.sendJson(status, body));
+  }
+
+  sendText(status: number, body: string, contentType: string): void {
+    this.answer({ status: status < 400 ? "ok" : "error", code: status < 400 ? undefined : `http:${status}`, httpStatus: status }, () => this.inner.sendText(status, body, contentType));
+  }
+
+  sendEmpty(status: number): void {
+    this.answer({ status: status < 400 ? "ok" : "error", httpStatus: status }, () => this.inner.sendEmpty(status));
+  }
+
+  openStream(): DownstreamStream {
+    const stream = this.inner.openStream();
+    const sawAnswer = (event: SseEvent) => {
+      // Only the final answer ends the call; progress and server requests do not.
+      if (this.recorded || !event.data.includes('"id"') || !(event.data.includes('"result"') || event.data.includes('"error"'))) return;
+      let parsed: { method?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(event.data) as { method?: unknown };
+      } catch {
+        return;
+      }
+      if (parsed.method === undefined) this.answer(outcomeOf(parsed, 200), () => undefined);
+    };
+    return {
+      get closed() {
+        return stream.closed;
+      },
+      send: (event: SseEvent) => {
+        stream.send(event);
+        sawAnswer(event);
+      },
+      close: () => {
+        if (!this.recorded) this.answer({ status: "error", code: "stream-closed", httpStatus: 200 }, () => undefined);
+        stream.close();
+      },
+    };
+  }
+
+  private answer(outcome: AuditOutcome, send: () => void): void {
+    if (this.recorded) return send();
+    this.recorded = true;
+    recordAndRelease(this.audit, this.trace, outcome, send);
+  }
+}
+
+/** Identity from the session, fixed at initialize. */
+export function noteSession(trace: CallTrace, session: GatewaySession): void {
+  trace.session = session.id;
+  trace.user = session.owner.identity.user;
+  const role = session.owner.identity.metadata.role;
+  trace.role = typeof role === "string" ? role : undefined;
+  trace.metadata = session.owner.identity.metadata;
+}
+
+/**
+ * The policy stage's decision, the arguments it judged (stored per `audit.arguments`), and the
+ * guard's findings (type and path; never the matched text).
+ */
+export function notePolicy(trace: CallTrace, verdict: Verdict | undefined, message: JsonRpcMessage, policyUs: number, inspection: Inspection | undefined): void {
+  trace.policyUs = policyUs;
+  if ("method" in message) trace.args = message.params?.arguments;
+  // Token counts are left to Token Guard, which alone knows the output side.
+  if (inspection !== undefined && inspection.findings.length > 0) trace.findings = inspection.findings.map((f) => ({ type: f.id, path: f.path }));
+  const d = verdict?.decision;
+  if (d === undefined) return;
+  trace.decision = d.action;
+  trace.ruleId = d.ruleId;
+  trace.reason = d.reason;
+  trace.target = verdict!.target;
+  trace.name = verdict!.name;
+}
+
+/** Records a refusal (a decision of its own unless policy made it) and releases it once acknowledged. */
+export function auditRefusal(audit: AuditLog, trace: CallTrace, refusal: Refusal, status: number, body: unknown, send: () => void): void {
+  if (trace.decision === "pass") trace.decision = "refuse";
+  // Arguments Content Guard refused hold what it found: never store their values, whatever the mode.
+  if (refusal.code === "SENTINEL_CONTENT_BLOCKED") trace.args = storedArguments(trace.args, "redacted");
+  trace.reason = refusal.reason;
+  if (refusal.ruleId !== undefined) trace.ruleId = refusal.ruleId;
+  recordAndRelease(audit, trace, outcomeOf(body, status), send);
+}
