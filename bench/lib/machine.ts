@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 
 /** Clock ticks per second of /proc/stat (USER_HZ, 100 on every mainstream Linux build). */
-const USER_HZ = 100;
+export const USER_HZ = 100;
 
 export interface CpuTicks {
   /** Non-idle time of all CPUs, in microseconds (steal excluded). */

@@ -1,6 +1,7 @@
 /**
  * Reads Sentinel's own per-stage latency summaries from its Prometheus endpoint, so the report
- * can say where the gateway's time goes as the gateway itself measured it.
+ * can say where the gateway's time goes as the gateway itself measured it, and whether its
+ * audit trail recorded the calls.
  */
 import { request } from "undici";
 
@@ -38,9 +39,23 @@ export function parseStageLatencies(text: string): Record<string, StageQuantiles
   return Object.fromEntries([...stages].map(([stage, q]) => [stage, q as unknown as StageQuantiles]));
 }
 
-export async function scrapeStageLatencies(metricsUrl: string): Promise<Record<string, StageQuantiles>> {
+const AUDIT_WRITTEN = /^sentinel_audit_records_total\{stage="written"\}\s+(\S+)$/m;
+
+/** Audit records written to the spool so far; undefined when the gateway has no audit trail. */
+export function parseAuditWritten(text: string): number | undefined {
+  const m = AUDIT_WRITTEN.exec(text);
+  return m === null ? undefined : Number(m[1]);
+}
+
+export interface GatewayMetrics {
+  readonly stages: Record<string, StageQuantiles>;
+  readonly auditRecordsWritten?: number;
+}
+
+export async function scrapeMetrics(metricsUrl: string): Promise<GatewayMetrics> {
   const res = await request(metricsUrl);
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`GET ${metricsUrl} answered HTTP ${res.statusCode}`);
-  return parseStageLatencies(text);
+  const audit = parseAuditWritten(text);
+  return { stages: parseStageLatencies(text), ...(audit === undefined ? {} : { auditRecordsWritten: audit }) };
 }

@@ -7,8 +7,12 @@
  * differ only by what sits in the path. The per-call work here is kept small and identical
  * for all targets: one string concatenation for the body, and a substring check of the answer
  * instead of a JSON parse (a full parse is done on the first calls of each session).
+ *
+ * Answers may come as plain JSON or as an SSE stream carrying one message (the peer proxies,
+ * built on the MCP SDK's server transport, answer every request that way); both are accepted.
  */
 import { Pool } from "undici";
+import { guardCorpus } from "../../test/cases/guard-cases.js";
 
 export const PROTOCOL_VERSION = "2025-11-25";
 
@@ -50,7 +54,7 @@ export class McpClient {
     this.path = url.pathname + url.search;
     // A target that stops answering fails the calls after 30 s instead of hanging the run.
     this.pool = new Pool(url.origin, { connections, keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000, headersTimeout: 30_000, bodyTimeout: 30_000 });
-    const args = JSON.stringify({ marker: MARKER, message: "x".repeat(Math.max(0, payloadBytes)) });
+    const args = JSON.stringify({ marker: MARKER, message: prose(payloadBytes) });
     this.bodyHead = '{"jsonrpc":"2.0","id":';
     this.bodyTail = `,"method":"tools/call","params":{"name":"echo","arguments":${args}}}`;
   }
@@ -82,7 +86,7 @@ export class McpClient {
     if (initialized.statusCode !== 202) throw new Error(`notifications/initialized on ${this.endpoint.url} answered HTTP ${initialized.statusCode}`);
 
     const list = await this.pool.request({ path: this.path, method: "POST", headers, body: '{"jsonrpc":"2.0","id":0,"method":"tools/list"}' });
-    const listed = (await list.body.json()) as { result?: { tools?: Array<{ name?: string }> } };
+    const listed = JSON.parse(messageText(await list.body.text())) as { result?: { tools?: Array<{ name?: string }> } };
     if (!listed.result?.tools?.some((t) => t.name === "echo")) {
       throw new Error(`tools/list on ${this.endpoint.url} does not show the echo tool: ${JSON.stringify(listed).slice(0, 300)}`);
     }
@@ -117,10 +121,44 @@ export class McpClient {
 
 function isEchoResult(text: string): boolean {
   try {
-    const parsed = JSON.parse(text) as { result?: { content?: Array<{ type?: string; text?: string }> } };
+    const parsed = JSON.parse(messageText(text)) as { result?: { content?: Array<{ type?: string; text?: string }> } };
     const first = parsed.result?.content?.[0];
     return first?.type === "text" && (JSON.parse(first.text ?? "null") as { marker?: string } | null)?.marker === MARKER;
   } catch {
     return false;
   }
+}
+
+/**
+ * The JSON-RPC message of an answer body: the body itself when it is JSON, otherwise the data
+ * of the first event of an SSE stream (its `data:` lines joined, up to the blank line).
+ */
+export function messageText(body: string): string {
+  if (body.startsWith("{")) return body;
+  const data: string[] = [];
+  for (const line of body.split(/\r\n|\r|\n/)) {
+    if (line === "") {
+      if (data.length > 0) break;
+      continue;
+    }
+    if (line.startsWith("data:")) data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
+  }
+  return data.join("\n");
+}
+
+/**
+ * `bytes` characters of ordinary text for the echoed argument: the notes of the Content Guard
+ * tests' corpus (test/cases/guard-cases.ts), leaving out the notes it salts with a finding
+ * ("… contact <e-mail, card number…> thanks"), so a guard scans real prose and lets the call through.
+ */
+export function prose(bytes: number): string {
+  if (bytes <= 0) return "";
+  let text = "";
+  for (let budget = 2 * bytes; text.length < bytes; budget *= 2) {
+    text = guardCorpus(budget)
+      .records.map((r) => String(r.note))
+      .filter((note) => !note.includes(" contact "))
+      .join(" ");
+  }
+  return text.slice(0, bytes);
 }

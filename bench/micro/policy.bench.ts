@@ -8,13 +8,13 @@
  * Evaluations are timed in batches (one batch = every case 20 times) because a single
  * evaluation is close to the timer's resolution; the table reports per-evaluation figures.
  */
-import { writeFileSync, mkdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { Bench } from "tinybench";
 import { compilePolicy } from "../../engine/policy/compile-policy.js";
 import { toInput } from "../../engine/policy/dry-run.js";
 import { PolicyPool } from "../../engine/policy/policy-pool.js";
 import { generatedCases, generatedRules } from "../../test/cases/policy-cases.js";
+import { writeMicroResult } from "./output.js";
 
 const quick = process.argv.includes("--quick");
 const SIZES = [10, 1_000, 10_000];
@@ -74,12 +74,7 @@ async function main(): Promise<void> {
     `| pool, one call at a time | ${poolSequential.toFixed(1)} | ${(poolSequential / inline).toFixed(0)} |`,
     `| pool, 64 calls in flight | ${poolPipelined.toFixed(1)} | ${(poolPipelined / inline).toFixed(0)} |`,
   ];
-  console.log(lines.join("\n"));
-  mkdirSync(new URL("../results/", import.meta.url), { recursive: true });
-  writeFileSync(
-    new URL("../results/micro-policy.json", import.meta.url),
-    JSON.stringify({ quick, rows, lookup: { inlineMicros: inline, poolSequentialMicros: poolSequential, poolPipelinedMicros: poolPipelined } }, null, 2) + "\n",
-  );
+  writeMicroResult("policy", { quick, rows, lookup: { inlineMicros: inline, poolSequentialMicros: poolSequential, poolPipelinedMicros: poolPipelined } }, lines.join("\n"));
 }
 
 function timePerCall(n: number, fn: () => unknown): number {

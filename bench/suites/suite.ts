@@ -1,9 +1,10 @@
 /**
  * What a bench suite is: a named run that produces a JSON-serialisable result and a markdown
  * section. `bench/run.ts` picks suites by name (`--suites`), runs them in order and writes one
- * combined report; the end-to-end suite is the first, micro-benchmarks follow the same shape.
+ * combined report.
  */
 import type { BenchOptions } from "../lib/options.js";
+import type { Plot } from "./comparison-plots.js";
 
 export interface SuiteContext {
   readonly options: BenchOptions;
@@ -16,6 +17,8 @@ export interface SuiteOutcome {
   readonly result: unknown;
   /** A markdown section (starting with a level-2 heading) for latest.md. */
   readonly markdown: string;
+  /** SVG plots, written next to latest.md. */
+  readonly plots?: readonly Plot[];
 }
 
 export interface Suite {

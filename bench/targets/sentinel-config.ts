@@ -1,6 +1,6 @@
 /**
- * The configuration Sentinel is benchmarked with: one tenant, one API key, one HTTP connection
- * to the bench upstream, and a policy of N rules (1,000 by default) shaped like a large real
+ * The configuration Sentinel is benchmarked with: one tenant, one API key, one connection to
+ * the bench upstream (over HTTP, or to its stdio build), and a policy of N rules (1,000 by default) shaped like a large real
  * one rather than a best case.
  *
  * The allowing rule for `echo` sits near the end, so a call walks almost the whole policy
@@ -83,25 +83,62 @@ function otherRule(i: number): PolicyConfig {
   }
 }
 
+/** The bench upstream over Streamable HTTP, or the stdio build started per session. */
+export type BenchUpstream = { readonly url: string } | { readonly command: string; readonly args: readonly string[]; readonly cwd: string };
+
+/**
+ * What of the pipeline runs: `full` is the issue's configuration — the policy, Content Guard
+ * with every default built-in pattern on the arguments, a bearer credential injected into every
+ * upstream request from the vault, and the audit trail (spool, hash chain, signatures); `policy`
+ * is API key, session identity and policy only, with audit off.
+ */
+export type BenchPipeline = "full" | "policy";
+
+/** The credential the full pipeline injects; its secret is seeded into the bench's vault. */
+export const BENCH_CREDENTIAL = "echo-token";
+
 export interface BenchConfigOptions {
-  readonly upstreamUrl: string;
+  readonly upstream: BenchUpstream;
   readonly keyHash: string;
   readonly rules: number;
+  readonly pipeline: BenchPipeline;
   readonly port?: number;
 }
 
 /** The full config, passed through the same schema and semantic checks as a config file. */
 export function benchConfig(options: BenchConfigOptions): SentinelConfig {
+  const full = options.pipeline === "full";
+  const credential = full ? { credential: BENCH_CREDENTIAL } : {};
   const raw = {
     version: 1,
     server: { host: "127.0.0.1", port: options.port ?? 0 },
+    ...(full ? {} : { audit: { enabled: false } }),
     tenants: [
       {
         id: BENCH_TENANT,
         name: "Bench",
         apiKeys: [{ id: "bench-key", hash: options.keyHash, description: "bench load generator" }],
-        connections: [{ name: BENCH_CONNECTION, transport: "http", url: options.upstreamUrl, timeoutMs: 30_000 }],
+        connections: [
+          "url" in options.upstream
+            ? { name: BENCH_CONNECTION, transport: "http", url: options.upstream.url, timeoutMs: 30_000, ...credential }
+            : { name: BENCH_CONNECTION, transport: "stdio", command: options.upstream.command, args: [...options.upstream.args], cwd: options.upstream.cwd, timeoutMs: 30_000, ...credential },
+        ],
         policies: benchPolicies(options.rules),
+        ...(full
+          ? {
+              // HTTP: an Authorization header on every upstream request; stdio: the child's environment.
+              credentials: [
+                {
+                  name: BENCH_CREDENTIAL,
+                  type: "bearer",
+                  connections: [BENCH_CONNECTION],
+                  ...("url" in options.upstream ? {} : { envVar: "ECHO_TOKEN" }),
+                  description: "injected into every upstream request",
+                },
+              ],
+              guard: { builtins: ["*"] },
+            }
+          : {}),
       },
     ],
   };
