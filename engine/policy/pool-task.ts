@@ -1,22 +1,11 @@
 /** The serialisable form of a PolicyInput, as it crosses to a pool worker. */
-import type { Metadata } from "../auth/identity.js";
-import type { PolicyTarget } from "../config/types.js";
 import type { PolicyInput } from "./compile-policy.js";
 
-export interface PoolTask {
-  readonly tenant: string;
-  readonly user: string | undefined;
-  readonly metadata: Metadata;
-  readonly connection: string;
-  readonly target: PolicyTarget;
-  readonly name: string;
-  readonly sourceIp?: string;
-  readonly args?: Readonly<Record<string, unknown>>;
+/** A PolicyInput with its two non-cloneable members (a Set and a function) as plain data. */
+export type PoolTask = Omit<PolicyInput, "findings" | "usage"> & {
   readonly findings?: readonly string[];
-  readonly tokens?: { readonly in: number; readonly out: number };
   readonly usage?: Readonly<Record<string, { readonly used: number; readonly limit: number }>>;
-  readonly now?: number;
-}
+};
 
 export function toPoolTask(input: PolicyInput, usageIds: readonly string[] = []): PoolTask {
   const usage: Record<string, { used: number; limit: number }> = {};
