@@ -160,8 +160,8 @@ function composeP50(open: ModeResult | undefined, focus: ReportFocus, stages: Re
   const timed = Object.entries(stages).filter(([name, q]) => name !== "total" && name !== "forward" && q.count > 0);
   return [
     ["end to end through Sentinel", sentinel],
-    ["outside the stages: client→gateway hop, uWS receive and body copy", sentinel - total],
-    ...timed.map(([name, q]): [string, number] => [name === "policy" ? `policy (parse, session, identity, ${focus.rules.toLocaleString("en-US")} rules)` : name, q.p50]),
+    ["outside the stages: client→gateway hop, uWS receive and body copy, an answer held for its audit record", sentinel - total],
+    ...timed.map(([name, q]): [string, number] => [name === "policy" ? `policy (${focus.rules.toLocaleString("en-US")} rules)` : name, q.p50]),
     ["forward: upstream round trip (≈ direct call over HTTP)", direct],
     ["forward: the gateway's own share (id remap, answer parse, write; the stdio hop for a stdio upstream)", forward - direct],
   ];

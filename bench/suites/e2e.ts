@@ -87,7 +87,7 @@ export function sentinelHeaders(apiKey: string): Record<string, string> {
 }
 
 export const STAGE_NOTE =
-  "Sentinel's stage timings come from its own HDR histograms. resolve = transport checks + API key; policy = JSON parse, session lookup, identity check and rule evaluation; guard and vault (content scanning, credential injection) when they run; forward = upstream round trip, answer parsing and id remapping, and the write downstream; total = all of them. Receiving the request in uWS before the pipeline starts is in none of them.";
+  "Sentinel's stage timings come from its own HDR histograms, as engine/gateway/pipeline.ts times them: resolve = transport checks and the API key; guard (when the tenant has a Content Guard) = the JSON-RPC parse and session lookup, the scan and its enforcement; policy = rule evaluation; vault = credential admission; forward = upstream round trip, answer parsing, id remapping and handing the answer down; total = the whole pipeline. Without a guard, the parse and session lookup are in total but in no stage. Receiving the request in uWS before the pipeline starts is in none of them, and so is writing an answer the audit trail holds until its record is written.";
 
 /**
  * What of Sentinel's pipeline these calls went through, read from what it reported, so the note
