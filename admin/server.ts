@@ -9,7 +9,8 @@
  * 3. Every other request needs an active admin token, checked before anything is parsed, so
  *    an unauthenticated client cannot even introspect the schema.
  * Errors a resolver did not raise on purpose are masked to SENTINEL_INTERNAL with no message
- * or stack; the log line keeps the detail.
+ * or stack; the log line keeps the detail. Errors of a request carrying a credential's secret
+ * never quote it (secret-inputs.ts).
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -23,6 +24,7 @@ import type { ConfigDocument } from "../engine/config-store/config-document.js";
 import { EMPTY_DOCUMENT } from "./config-mutation.js";
 import type { AdminCaller, AdminContext, AdminServices } from "./context.js";
 import { adminSchema } from "./schema.js";
+import { secretInputsPlugin } from "./secret-inputs.js";
 
 export const ADMIN_PATH = "/graphql";
 export const ADMIN_DEFAULT_PORT = 8081;
@@ -82,7 +84,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Run
     logging: false,
     graphiql: { title: "Sentinel admin", headers: '{ "Authorization": "Bearer <admin token: .sentinel/demo-admin-token>" }' },
     renderGraphiQL,
-    plugins: [gatePlugin(services, isLoopback(options.host), callers)],
+    plugins: [gatePlugin(services, isLoopback(options.host), callers), secretInputsPlugin()],
     context: ({ request }) => {
       const caller = callers.get(request);
       // The gate plugin sets the caller for every operation; none reaches here without one.

@@ -87,6 +87,11 @@ export const ERRORS = {
     http: 404,
     summary: "No connection of that name exists for the caller's tenant.",
   },
+  SENTINEL_UNKNOWN_ENDPOINT: {
+    jsonrpc: JSONRPC.methodNotFound,
+    http: 404,
+    summary: "The LLM path names no endpoint the gateway serves (`chat/completions`, `completions`, `embeddings`, `responses`, `models`).",
+  },
   SENTINEL_UNKNOWN_SESSION: {
     jsonrpc: -32004,
     http: 404,

@@ -62,7 +62,7 @@ export async function startGateway(options: StartOptions): Promise<RunningGatewa
   }
   // The audit trail opens before the front does: no call is ever served without it.
   try {
-    gateway.audit = await startGatewayAudit(runtime.source, dataDir, options.auditStore ?? "none", { log });
+    gateway.audit = await startGatewayAudit(runtime.source, dataDir, options.auditStore ?? "none", { log, vault });
   } catch (err) {
     await gateway.close();
     await vault?.close();

@@ -60,7 +60,18 @@ function vaultOf(ctx: AdminContext) {
 async function secretOf(ctx: AdminContext, tenant: string, name: string): Promise<SecretView | null> {
   const vault = vaultOf(ctx);
   const record = latestVersions(readVaultFile(vault.filePath)).get(`${tenant}/${name}`);
-  if (record === undefined) return null;
+  return record === undefined ? null : view(vault, record);
+}
+
+/** The versions the vault file keeps (the active one and the last few before it), newest first. */
+async function versionsOf(ctx: AdminContext, tenant: string, name: string): Promise<SecretView[]> {
+  const vault = vaultOf(ctx);
+  const records = readVaultFile(vault.filePath).secrets.filter((r) => r.tenant === tenant && r.credential === name);
+  return Promise.all(records.sort((a, b) => b.version - a.version).map((r) => view(vault, r)));
+}
+
+/** The mask is made from a decrypted copy that is zeroed at once; the secret itself is never returned. */
+async function view(vault: ReturnType<typeof vaultOf>, record: SecretRecord): Promise<SecretView> {
   const plain = await openRecord(vault.ring(), record);
   try {
     return { record, masked: mask(plain.toString("utf8")) };
@@ -87,6 +98,11 @@ export const CredentialRef = builder.objectRef<TenantCredential>("Credential").i
       nullable: true,
       description: "The active version, masked; null before the first `vault put` or rotateCredential.",
       resolve: (c, _args, ctx) => secretOf(ctx, c.tenant, c.credential.name),
+    }),
+    versions: t.field({
+      type: [SecretVersion],
+      description: "The stored versions, newest first, masked: the rotation history the vault keeps (the active version and the ones before it).",
+      resolve: (c, _args, ctx) => versionsOf(ctx, c.tenant, c.credential.name),
     }),
   }),
 });

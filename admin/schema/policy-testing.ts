@@ -109,7 +109,8 @@ function recordedCall(r: AuditRecord): RecordedCall | undefined {
       connection: r.connection,
       args: typeof r.arguments === "object" && r.arguments !== null ? (r.arguments as Record<string, unknown>) : undefined,
       findings: r.findings?.map((f) => f.type),
-      tokens: r.tokens,
+      // Policy judged the call before its result existed: it saw the input count and out 0.
+      tokens: r.tokens?.in === undefined ? undefined : { in: r.tokens.in, out: 0 },
       time: r.time,
     },
     decision: { action: r.decision, ruleId: r.ruleId },

@@ -2,7 +2,9 @@
  * Audit micro-benchmarks: what emitting a record costs the call (the pipeline's side: fill the
  * per-call trace and append it to the in-memory batch), and how many records per second the
  * flusher seals (canonical encoding + SHA-256 chain), signs (an Ed25519 checkpoint every 1000
- * records) and writes to the spool, with and without an fsync per batch of 1000.
+ * records) and writes to the spool, with and without an fsync per batch of 1000; and what the
+ * pipeline's audited exchange adds per answer: a notification's 202, and a streamed answer (open,
+ * one progress event, the answering event, close), each recorded and held for the spool.
  *
  *   node --import tsx bench/micro/audit.bench.ts [--quick]
  *
@@ -18,6 +20,9 @@ import { ed25519Signer } from "../../engine/audit/signer.js";
 import { Spool } from "../../engine/audit/spool.js";
 import { markdownTable, writeMicroResult } from "./output.js";
 import { traceFor } from "../../test/support/audit-fixtures.js";
+import { AuditedExchange } from "../../engine/gateway/audited-exchange.js";
+import type { DownstreamExchange, DownstreamStream } from "../../engine/gateway/downstream.js";
+import type { JsonRpcResponse } from "../../engine/mcp/jsonrpc.js";
 
 const quick = process.argv.includes("--quick");
 const EMIT_BATCH = 100;
@@ -34,6 +39,21 @@ function openLog(dir: string): AuditLog {
     log: () => undefined,
   });
 }
+
+/** The front's side as a no-op, so only the audited exchange's own work is timed. */
+const nullStream: DownstreamStream = { closed: false, send: () => undefined, close: () => undefined };
+const nullExchange: DownstreamExchange = {
+  aborted: false,
+  onAbort: () => undefined,
+  setHeader: () => undefined,
+  sendJson: () => undefined,
+  sendText: () => undefined,
+  sendEmpty: () => undefined,
+  openStream: () => nullStream,
+};
+const answer: JsonRpcResponse = { jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: "ok" }] } };
+const answerEvent = { data: JSON.stringify(answer) };
+const progressEvent = { data: JSON.stringify({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "p", progress: 1 } }) };
 
 function dropPending(log: AuditLog): void {
   const inside = log as unknown as { pending: unknown[]; waiters: unknown[]; scheduled: boolean };
@@ -60,6 +80,25 @@ async function main(): Promise<void> {
     // iteration (reaching into the log's private arrays) so memory stays flat and disk untouched.
     { afterEach: () => dropPending(emitLog) },
   );
+  bench.add(
+    "audited exchange: a notification's 202, recorded and held (per call)",
+    () => {
+      for (let i = 0; i < EMIT_BATCH; i++) new AuditedExchange(nullExchange, emitLog, traceFor(i), undefined).sendEmpty(202);
+    },
+    { afterEach: () => dropPending(emitLog) },
+  );
+  bench.add(
+    "audited exchange: a streamed answer (open, progress, answer, close), recorded and held (per call)",
+    () => {
+      for (let i = 0; i < EMIT_BATCH; i++) {
+        const stream = new AuditedExchange(nullExchange, emitLog, traceFor(i), 1).openStream();
+        stream.send(progressEvent);
+        stream.send(answerEvent, answer);
+        stream.close();
+      }
+    },
+    { afterEach: () => dropPending(emitLog) },
+  );
   bench.add("spool: seal + hash + sign + write, no fsync (per record)", () => {
     for (const t of prebuilt) writeLog.emitCall(t);
     writeLog.flushNow();
@@ -71,7 +110,7 @@ async function main(): Promise<void> {
   });
   await bench.run();
 
-  const per = [EMIT_BATCH, SPOOL_BATCH, SPOOL_BATCH];
+  const per = [EMIT_BATCH, EMIT_BATCH, EMIT_BATCH, SPOOL_BATCH, SPOOL_BATCH];
   const rows = bench.tasks.map((t, i) => {
     const r = t.result as unknown as { latency: { p50: number; p99: number; mean: number } };
     const mean = (r.latency.mean * 1000) / per[i]!;
@@ -84,7 +123,7 @@ async function main(): Promise<void> {
     };
   });
   const emitP50 = Number(rows[0]!["p50 µs"]);
-  const throughput = Math.round(1e6 / Number(rows[2]!["mean µs"]));
+  const throughput = Math.round(1e6 / Number(rows[4]!["mean µs"]));
   const lines = [
     markdownTable(rows),
     "",

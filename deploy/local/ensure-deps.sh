@@ -50,4 +50,7 @@ ensure_deps() {
 }
 
 ensure_deps
+# npm ci runs it as postinstall; run it here too so a node_modules installed before the repair
+# existed gets it (idempotent, a few milliseconds).
+node deploy/patches/postgres-closed-socket.mjs || die "could not repair the postgres driver (deploy/patches)"
 

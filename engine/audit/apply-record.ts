@@ -8,7 +8,7 @@ import { loadConfigFile } from "../config/load-config.js";
 import type { SentinelConfig } from "../config/types.js";
 import { adminChange, whoChanged, writeApplyMarker } from "./admin-change.js";
 import { resolveAudit } from "./audit-config.js";
-import { openAudit } from "./open-audit.js";
+import { openAuditWithVault } from "./open-audit.js";
 import { lockHolder } from "./spool-files.js";
 
 /** The active config before an apply; undefined when there is none or it no longer loads. */
@@ -28,7 +28,7 @@ export async function recordApply(dataDir: string, configFile: string, before: S
   if (resolved === undefined) return "audit disabled: no admin record";
   const holder = lockHolder(resolved.dir);
   if (holder !== undefined) return `the running gateway (pid ${holder}) records the change when it reloads`;
-  const audit = openAudit({ ...resolved, store: undefined, kafka: undefined, alerts: undefined }, { log: (l) => process.stderr.write(`sentinel: ${l}\n`) });
+  const audit = await openAuditWithVault({ ...resolved, store: undefined, kafka: undefined, alerts: undefined }, after, dataDir, (l) => process.stderr.write(`sentinel: ${l}\n`));
   audit.recordAdminChange(adminChange(whoChanged(configFile, after), before, after));
   await audit.close();
   return `admin change recorded in ${resolved.dir} (seq ${audit.chainHead.seq - 1})`;

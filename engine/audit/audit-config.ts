@@ -51,7 +51,7 @@ export function resolveAudit(config: AuditConfig | undefined, dataDir: string, d
   }
   return {
     dir,
-    signingKeyFile: abs(a.signingKeyFile ?? join(dir, "signing-key.pem")),
+    signingKeyFile: signingKeyFileOf(a, dataDir),
     segmentBytes: a.spool?.segmentBytes ?? AUDIT_DEFAULTS.segmentBytes,
     log: {
       argumentsMode: a.arguments ?? AUDIT_DEFAULTS.arguments,
@@ -71,6 +71,12 @@ export function resolveAudit(config: AuditConfig | undefined, dataDir: string, d
             retry: { ...AUDIT_DEFAULTS.retry, ...a.alerts.retry },
           },
   };
+}
+
+/** Where the signing key of the audit section's spool lives (without reading anything else of it). */
+export function signingKeyFileOf(config: AuditConfig | undefined, dataDir: string): string {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(dataDir, p));
+  return abs(config?.signingKeyFile ?? join(abs(config?.dir ?? "audit"), "signing-key.pem"));
 }
 
 /** Config checks beyond the schema; `fail` throws a SentinelConfigError naming the path. */

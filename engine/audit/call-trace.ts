@@ -38,7 +38,8 @@ export class CallTrace {
   // Filled by later stages (guards, vault, token accounting); optional in the record.
   findings: GuardFinding[] | undefined = undefined;
   credential: { id: string; version: number } | undefined = undefined;
-  tokens: { in: number; out: number } | undefined = undefined;
+  /** Token counts, only those that were made: the guard stage counts only what a cap, limit or rule needs. */
+  tokens: { in?: number; out?: number } | undefined = undefined;
   costUsd: number | undefined = undefined;
 
   constructor(

@@ -95,7 +95,9 @@ export interface AuditRecord {
   readonly arguments?: unknown;
   readonly findings?: readonly GuardFinding[];
   readonly credential?: { readonly id: string; readonly version: number };
-  readonly tokens?: { readonly in: number; readonly out: number };
+  /** Token Guard's counts for the call: `in` (arguments) and `out` (result), each only if it was counted. */
+  readonly tokens?: { readonly in?: number; readonly out?: number };
+  /** What the tenant's price table charges for the call, in US dollars. */
   readonly cost?: { readonly usd: number };
   readonly admin?: AdminChange;
   readonly checkpoint?: CheckpointDetails;

@@ -1,12 +1,13 @@
 /**
- * Checkpoint signing. `Signer` is the seam the vault's KeyProvider plugs into later; until then
- * `loadOrCreateKeyFile` keeps an Ed25519 key in the audit directory, created on first start with
- * mode 0600 (and refused if anyone else can read it). The public key sits next to it for
- * verifiers, and the key id (first 16 hex of SHA-256 over the DER public key) names the key in
- * every checkpoint, so a rotated key is recognisable.
+ * Checkpoint signing. `Signer` is what the audit log signs with; where its key comes from is
+ * signing-key.ts: wrapped by the vault's root key when a vault is configured, otherwise the local
+ * key file kept here, created on first start with mode 0600 (and refused if anyone else can read
+ * it). The key id (first 16 hex of SHA-256 over the DER public key) names the key in every
+ * checkpoint, and every key a spool has signed with keeps its public half in one PEM file beside
+ * it, so `sentinel audit verify` finds the right key for each checkpoint after a key change.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 
 export interface Signer {
   readonly keyId: string;
@@ -32,28 +33,50 @@ export function ed25519Verifier(publicKeyPem: string): SignatureVerifier {
   return { keyId: keyIdOf(key), verify: (message, sig) => verify(null, message, key, Buffer.from(sig, "base64")) };
 }
 
+const PEM_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/g;
+
+/** Every public key in a PEM text: the list beside a spool holds one block per key it has used. */
+export function ed25519Verifiers(pemText: string): SignatureVerifier[] {
+  const blocks = pemText.match(PEM_BLOCK) ?? [];
+  if (blocks.length === 0) throw new Error("no PEM public key found");
+  return blocks.map(ed25519Verifier);
+}
+
 export const publicKeyPath = (keyFile: string): string => keyFile.replace(/(\.pem)?$/, ".pub.pem");
 
-/** The local signing key: created on first start, 0600, never readable by group or others. */
-export function loadOrCreateKeyFile(keyFile: string): Signer {
-  if (!existsSync(keyFile)) {
-    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
-    // flag "wx": two processes starting at once must not both create (and one overwrite) a key.
-    try {
-      writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
-      writeFileSync(publicKeyPath(keyFile), publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-  }
+/** Adds a signing key's public half to the spool's public key list, unless it is there already. */
+export function rememberPublicKey(listFile: string, publicKey: KeyObject): void {
+  const keyId = keyIdOf(publicKey);
+  const text = existsSync(listFile) ? readFileSync(listFile, "utf8") : "";
+  if (text.includes("-----BEGIN PUBLIC KEY-----") && ed25519Verifiers(text).some((v) => v.keyId === keyId)) return;
+  // Appended, never rewritten: checkpoints signed by an earlier key must stay verifiable.
+  const pem = publicKey.export({ type: "spki", format: "pem" }).toString();
+  appendFileSync(listFile, text === "" || text.endsWith("\n") ? pem : `\n${pem}`, { mode: 0o644 });
+}
+
+/** Reads a plaintext signing key file: refused when others can read it or it is not Ed25519. */
+export function readKeyFile(keyFile: string): KeyObject {
   const mode = statSync(keyFile).mode & 0o777;
   if ((mode & 0o077) !== 0) {
     throw new Error(`audit signing key ${keyFile} is readable by others (mode ${mode.toString(8)}); chmod 600 it`);
   }
   const privateKey = createPrivateKey(readFileSync(keyFile));
   if (privateKey.asymmetricKeyType !== "ed25519") throw new Error(`audit signing key ${keyFile} is not an Ed25519 key`);
-  if (!existsSync(publicKeyPath(keyFile))) {
-    writeFileSync(publicKeyPath(keyFile), createPublicKey(privateKey).export({ type: "spki", format: "pem" }), { mode: 0o644 });
+  return privateKey;
+}
+
+/** The local signing key, used when no vault is configured: created on first start, 0600. */
+export function loadOrCreateKeyFile(keyFile: string): Signer {
+  if (!existsSync(keyFile)) {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    // flag "wx": two processes starting at once must not both create (and one overwrite) a key.
+    try {
+      writeFileSync(keyFile, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
   }
+  const privateKey = readKeyFile(keyFile);
+  rememberPublicKey(publicKeyPath(keyFile), createPublicKey(privateKey));
   return ed25519Signer(privateKey);
 }

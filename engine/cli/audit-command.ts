@@ -22,7 +22,7 @@ import { deliverAlert } from "../audit/alerts/deliver.js";
 import { resolveAudit, type ResolvedAudit } from "../audit/audit-config.js";
 import { exportKafkaTopic } from "../audit/kafka-export.js";
 import { queryAudit } from "../audit/query.js";
-import { ed25519Verifier, publicKeyPath, type SignatureVerifier } from "../audit/signer.js";
+import { ed25519Verifiers, publicKeyPath, type SignatureVerifier } from "../audit/signer.js";
 import { ChainVerifier, formatReport } from "../audit/verify.js";
 import { verifyKafkaFile, verifySpool, verifyStore } from "../audit/verify-sources.js";
 import { loadConfigFile } from "../config/load-config.js";
@@ -83,8 +83,8 @@ function verifiers(v: Values): Map<string, SignatureVerifier> {
   const out = new Map<string, SignatureVerifier>();
   for (const f of files) {
     if (!existsSync(f)) throw new AuditUsageError(`no public key at ${f}; pass --public-key FILE`);
-    const key = ed25519Verifier(readFileSync(f, "utf8"));
-    out.set(key.keyId, key);
+    // A spool's list holds every key it has signed with, one PEM block each.
+    for (const key of ed25519Verifiers(readFileSync(f, "utf8"))) out.set(key.keyId, key);
   }
   return out;
 }

@@ -149,7 +149,9 @@ async function main(argv: string[]): Promise<number> {
       out.write(`Sentinel gateway listening on ${running.url}\n`);
       out.write(`  config   ${configPath}\n`);
       for (const [tenant, t] of running.gateway.runtime.tenants) {
-        for (const name of t.connections.keys()) out.write(`  mcp      ${running.url}${mcpPath(name)}   (tenant ${tenant})\n`);
+        for (const [name, c] of t.connections) {
+          out.write(c.transport === "llm" ? `  llm      ${running.url}/llm/${encodeURIComponent(name)}/v1   (tenant ${tenant})\n` : `  mcp      ${running.url}${mcpPath(name)}   (tenant ${tenant})\n`);
+        }
       }
       out.write(`  health   ${running.url}/healthz   metrics ${running.url}/metrics\n`);
       const stop = async () => {

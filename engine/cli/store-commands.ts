@@ -23,7 +23,8 @@ import { join } from "node:path";
 import { adminChange } from "../audit/admin-change.js";
 import { resolveAudit } from "../audit/audit-config.js";
 import type { AuditLog } from "../audit/audit-log.js";
-import { openAudit } from "../audit/open-audit.js";
+import { openAuditWithVault } from "../audit/open-audit.js";
+import { ADMIN_AUDIT_DIR } from "../audit/signing-key.js";
 import { lockHolder } from "../audit/spool-files.js";
 import type { SentinelConfig } from "../config/types.js";
 import { documentFromText, documentToYaml, loadDocument, validateDocument, type ConfigDocument } from "../config-store/config-document.js";
@@ -88,11 +89,12 @@ const holderOf = (spec: StoreSpec): number | undefined => (spec.kind === "embedd
  * where the change is kept (config_versions always has the author and time).
  */
 async function recordCliChange(dataDir: string, who: string, before: ConfigDocument | undefined, after: ConfigDocument): Promise<string> {
-  const resolved = resolveAudit(loadDocument(after, "config").audit, dataDir, "embedded");
+  const config = loadDocument(after, "config");
+  const resolved = resolveAudit(config.audit, dataDir, "embedded");
   if (resolved === undefined) return "audit disabled: no admin record";
   const holder = lockHolder(resolved.dir);
   if (holder !== undefined) return `the spool in ${resolved.dir} is held by process ${holder}; the version keeps author ${who}`;
-  const audit = openAudit({ ...resolved, store: undefined, kafka: undefined, alerts: undefined }, { log: (l) => process.stderr.write(`sentinel: ${l}\n`) });
+  const audit = await openAuditWithVault({ ...resolved, store: undefined, kafka: undefined, alerts: undefined }, config, dataDir, (l) => process.stderr.write(`sentinel: ${l}\n`));
   audit.recordAdminChange(adminChange(who, before as SentinelConfig | undefined, after as unknown as SentinelConfig));
   await audit.close();
   return `admin change recorded in ${resolved.dir} (seq ${audit.chainHead.seq - 1})`;
@@ -219,7 +221,12 @@ export async function runStart(o: ServeOptions, out: Out): Promise<() => Promise
     stops.push(writeAdminEndpoint(dataDir, admin.url));
     out(`Sentinel gateway listening on ${gw.running.url}\n`);
     out(`  config   ${versionLabel(gw.follower.version)} (${describeSpec(spec)})\n`);
-    for (const [tenant, t] of gateway.runtime.tenants) for (const name of t.connections.keys()) out(`  mcp      ${gw.running.url}/mcp/${encodeURIComponent(name)}   (tenant ${tenant})\n`);
+    for (const [tenant, t] of gateway.runtime.tenants) {
+      for (const [name, c] of t.connections) {
+        const kind = c.transport === "llm" ? "llm" : "mcp";
+        out(`  ${kind}      ${gw.running.url}/${kind}/${encodeURIComponent(name)}${kind === "llm" ? "/v1" : ""}   (tenant ${tenant})\n`);
+      }
+    }
     out(`  health   ${gw.running.url}/healthz   metrics ${gw.running.url}/metrics\n`);
     out(`  admin    ${admin.url}   (GraphiQL in a browser)\n`);
     const demoKey = activeDemoKey(dataDir, gateway.runtime.source);
@@ -255,11 +262,11 @@ export async function runStoreGateway(o: ServeOptions, out: Out): Promise<() => 
 }
 
 /** The standalone admin's own audit spool (`<data dir>/admin-audit`), shipped like a gateway's. */
-function openAdminAudit(config: SentinelConfig, dataDir: string, spec: StoreSpec, log: (l: string) => void): AuditLog | undefined {
+async function openAdminAudit(config: SentinelConfig, dataDir: string, spec: StoreSpec, log: (l: string) => void): Promise<AuditLog | undefined> {
   const resolved = resolveAudit(withStoreDefaults(config, spec).audit, dataDir, "embedded");
   if (resolved === undefined) return undefined;
-  const dir = join(dataDir, "admin-audit");
-  return openAudit({ ...resolved, dir, signingKeyFile: join(dir, "signing-key.pem"), alerts: undefined }, { log });
+  const dir = join(dataDir, ADMIN_AUDIT_DIR);
+  return openAuditWithVault({ ...resolved, dir, signingKeyFile: join(dir, "signing-key.pem"), alerts: undefined }, config, dataDir, log);
 }
 
 /** `sentinel admin`: the admin API alone. */
@@ -272,7 +279,7 @@ export async function runAdmin(o: ServeOptions, out: Out): Promise<() => Promise
     const versions = new ConfigVersions(store);
     const current = await versions.current();
     const config = current === undefined ? undefined : loadDocument(current.document, versionLabel(current.version));
-    const audit = config === undefined ? undefined : openAdminAudit(config, dataDir, spec, o.log);
+    const audit = config === undefined ? undefined : await openAdminAudit(config, dataDir, spec, o.log);
     if (audit !== undefined) stops.push(() => audit.close());
     const decisions = spec.kind === "postgres" ? await postgresDecisions(store, o.log) : inProcessDecisions(undefined);
     stops.push(() => decisions.close());

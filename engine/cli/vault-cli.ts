@@ -8,14 +8,17 @@
  *   vault rotate  --tenant T --credential C [--secret-file F|-]   store the next version; without a
  *                                                                 secret, run the credential's rotation.command
  *   vault list                                                    versions, masks, days to rotate
- *   vault rewrap  [--new-root-key] [--retire-old]                 re-wrap every data key under the configured root key
+ *   vault rewrap  [--new-root-key] [--retire-old]                 re-wrap every data key (and the audit signing
+ *                                                                 keys) under the configured root key
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfigFile } from "../config/load-config.js";
 import type { CredentialConfig, SentinelConfig } from "../config/types.js";
 import { secretProblem } from "../vault/credential-material.js";
-import { refLabel } from "../vault/key-provider.js";
+import { signingKeyFileOf } from "../audit/audit-config.js";
+import { ADMIN_AUDIT_DIR, rewrapSigningKey } from "../audit/signing-key.js";
+import { refLabel, type RootKeyRef } from "../vault/key-provider.js";
 import { KeyRing } from "../vault/key-ring.js";
 import { mask } from "../vault/masking.js";
 import { credentialStatuses, type CredentialStatus } from "../vault/credential-status.js";
@@ -73,8 +76,16 @@ export async function runVaultCli(sub: string | undefined, o: VaultCliOptions, o
         if (o.newRootKey) out(`new root key version ${refLabel(await ring.primary.addVersion())}`);
         const data = await updateVaultFile(file, async (d) => ({ format: 1, secrets: await Promise.all(d.secrets.map((r) => rewrapRecord(ring, r))) }));
         out(describeVaultEvent({ type: "rewrapped", records: data.secrets.length, rootKey: refLabel(ring.active), at: new Date().toISOString() }));
+        // The audit signing keys are wrapped by the same root key: moved too, or retiring would strand them.
+        const signingKeys: RootKeyRef[] = [];
+        for (const keyFile of auditKeyFiles(config, o.dataDir)) {
+          const ref = await rewrapSigningKey(keyFile, ring);
+          if (ref === undefined) continue;
+          signingKeys.push(ref);
+          out(`audit signing key ${keyFile} is wrapped by root key ${refLabel(ref)}`);
+        }
         if (o.retireOld) {
-          const gone = await ring.primary.retire(data.secrets.map((r) => r.rootKey));
+          const gone = await ring.primary.retire([...data.secrets.map((r) => r.rootKey), ...signingKeys]);
           out(gone.length === 0 ? "no old root key versions to retire" : `retired root key versions ${gone.map(refLabel).join(", ")}`);
         }
       } finally {
@@ -85,6 +96,11 @@ export async function runVaultCli(sub: string | undefined, o: VaultCliOptions, o
     default:
       throw new VaultUsageError("usage: sentinel vault put|rotate|list|rewrap [--tenant T --credential C --secret-file F|-] [--new-root-key] [--retire-old]");
   }
+}
+
+/** The signing keys of the data dir's spools (the gateway's, the standalone admin's). */
+function auditKeyFiles(config: SentinelConfig, dataDir: string): string[] {
+  return [signingKeyFileOf(config.audit, dataDir), join(dataDir, ADMIN_AUDIT_DIR, "signing-key.pem")];
 }
 
 function vaultFile(config: SentinelConfig, dataDir: string): string {

@@ -135,7 +135,11 @@ function describe(error: ErrorObject): string {
     case "const":
       return `must be ${JSON.stringify((error.params as { allowedValue: unknown }).allowedValue)}`;
     case "discriminator":
-      return `"transport" must be "http" or "stdio"`;
+      return `"transport" must be "http", "stdio" or "llm"`;
+    case "minProperties":
+    case "maxProperties":
+      if (error.schemaPath.startsWith("#/$defs/requiredScope/")) return 'needs "scope" and exactly one of "tool", "resource" or "prompt"';
+      return error.message ?? error.keyword;
     default:
       return error.message ?? error.keyword;
   }

@@ -28,12 +28,15 @@ interface ConnectionBase {
   timeoutMs?: number;
   /** The tenant credential injected on the wire for this connection (engine/vault). */
   credential?: string;
-  /** Tool glob → scope the credential must grant; first match wins, unmatched tools need none. */
-  requiredScopes?: ToolScopeConfig[];
+  /** Tool, resource or prompt glob → scope the credential must grant; per kind the first match wins, unmatched names need none. */
+  requiredScopes?: RequiredScopeConfig[];
 }
 
-export interface ToolScopeConfig {
-  tool: string;
+/** Exactly one of `tool`, `resource` (a URI glob) or `prompt` is set (the schema checks it). */
+export interface RequiredScopeConfig {
+  tool?: string;
+  resource?: string;
+  prompt?: string;
   scope: string;
 }
 
@@ -59,7 +62,26 @@ export interface StdioConnectionConfig extends ConnectionBase {
   restart?: StdioRestartConfig;
 }
 
-export type ConnectionConfig = HttpConnectionConfig | StdioConnectionConfig;
+/**
+ * An LLM provider that speaks the OpenAI HTTP API (engine/llm): served at `/llm/<name>/…`,
+ * never over MCP. `provider` picks the dialect's small differences (which max-tokens field a
+ * chat request gets when the gateway sets one).
+ */
+export interface LlmConnectionConfig extends ConnectionBase {
+  transport: "llm";
+  /** The provider's base URL, version included: `https://api.openai.com/v1`. */
+  url: string;
+  provider?: LlmProvider;
+  headers?: Record<string, string>;
+  maxConnections?: number;
+}
+
+export type LlmProvider = "openai" | "openai-compatible";
+
+/** The connections served over MCP at `/mcp/<name>`. */
+export type McpConnectionConfig = HttpConnectionConfig | StdioConnectionConfig;
+
+export type ConnectionConfig = McpConnectionConfig | LlmConnectionConfig;
 
 export type PolicyTarget = "mcp.tool" | "mcp.resource" | "mcp.prompt" | "llm.model" | "llm.endpoint";
 export type PolicyAction = "allow" | "deny" | "alert" | "redact" | "confirm";
@@ -218,7 +240,11 @@ export interface AuditConfig {
   durability?: AuditDurability;
   spool?: { segmentBytes?: number; maxBytes?: number };
   checkpoint?: { everyRecords?: number; intervalMs?: number };
-  /** Ed25519 private key (PEM, mode 0600); default `<dir>/signing-key.pem`, created on first start. */
+  /**
+   * Ed25519 private key (PEM, mode 0600) when no vault is configured; default
+   * `<dir>/signing-key.pem`, created on first start. With a vault the key is kept wrapped by the
+   * root key beside it (`signing-key.wrapped.json`), and a plaintext one found there is migrated.
+   */
   signingKeyFile?: string;
   sinks?: {
     store?: { kind: "embedded"; dir?: string } | { kind: "postgres"; url?: string } | { kind: "none" };

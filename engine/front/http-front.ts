@@ -10,6 +10,8 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from "uWebSockets.js";
 import { ERRORS, refuse, toJsonRpcError } from "../errors.js";
 import type { DownstreamExchange, DownstreamStream, IncomingRequest } from "../gateway/downstream.js";
+import { llmErrorBody } from "../llm/llm-errors.js";
+import { LLM_PATH_PREFIX } from "../llm/llm-routes.js";
 import { encodeSse, type SseEvent } from "../mcp/sse.js";
 import { loadUws } from "./uws.js";
 
@@ -52,14 +54,14 @@ export function startFront(options: FrontOptions): Promise<RunningFront> {
       return;
     }
     const declared = Number(incoming.headers.get("content-length") ?? NaN);
-    if (declared > limit) return tooLarge(ex, limit);
+    if (declared > limit) return tooLarge(ex, limit, incoming.path);
 
     const chunks: Buffer[] = [];
     let size = 0;
     res.onData((chunk, isLast) => {
       if (ex.aborted || ex.responded) return;
       size += chunk.byteLength;
-      if (size > limit) return tooLarge(ex, limit);
+      if (size > limit) return tooLarge(ex, limit, incoming.path);
       chunks.push(Buffer.from(chunk.slice(0)));
       if (isLast) dispatch(options, { ...incoming, body: Buffer.concat(chunks, size).toString("utf8") }, ex);
     });
@@ -92,10 +94,12 @@ function dispatch(options: FrontOptions, req: IncomingRequest, ex: UwsExchange):
   });
 }
 
-function tooLarge(ex: UwsExchange, limit: number): void {
+function tooLarge(ex: UwsExchange, limit: number, path: string): void {
   const refusal = refuse("SENTINEL_BODY_TOO_LARGE", `the body exceeds the ${limit}-byte limit`);
+  // The LLM path speaks OpenAI's error format, the MCP path JSON-RPC.
+  const body = path.startsWith(LLM_PATH_PREFIX) ? llmErrorBody(refusal) : { jsonrpc: "2.0", id: null, error: toJsonRpcError(refusal) };
   // Closing after the reply stops the client from streaming the rest of an oversized body.
-  ex.sendJson(ERRORS.SENTINEL_BODY_TOO_LARGE.http, { jsonrpc: "2.0", id: null, error: toJsonRpcError(refusal) }, true);
+  ex.sendJson(ERRORS.SENTINEL_BODY_TOO_LARGE.http, body, true);
 }
 
 function readRequest(req: HttpRequest, res: HttpResponse): Omit<IncomingRequest, "body"> {

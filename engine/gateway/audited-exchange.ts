@@ -6,34 +6,25 @@
  * record is written is what makes "the client saw an answer" imply "the record survives a
  * kill -9". The emit itself is an array push; only the release of the answer waits.
  *
- * Streamed (SSE) answers are recorded when the final response event passes and are not held:
- * the events of a stream are already on the wire by then. Their records have the `async`
- * guarantee; README, "Audit", says so.
+ * Every message a client sends is recorded this way: requests, notifications (their 202 is the
+ * answer) and responses to server requests, and the HTTP requests without a JSON-RPC message:
+ * the GET stream's opening and the DELETE that ends a session. Streamed (SSE) answers are held
+ * like JSON ones, from the event that answers the call on (audited-stream.ts).
  */
 import { performance } from "node:perf_hooks";
-import { ERRORS, type Refusal } from "../errors.js";
+import type { Refusal } from "../errors.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { CallTrace } from "../audit/call-trace.js";
 import { storedArguments, type AuditOutcome } from "../audit/record.js";
-import type { SseEvent } from "../mcp/sse.js";
-import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
+import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc.js";
+import { AuditedStream, outcomeOf } from "./audited-stream.js";
+
+// Its home was this file; kept importable from here for the pipelines that use it.
+export { outcomeOf };
 import type { DownstreamExchange, DownstreamStream } from "./downstream.js";
 import type { GatewaySession } from "./gateway-session.js";
 import type { Verdict } from "./govern.js";
 import type { Inspection } from "./guard-stage.js";
-
-/** What a JSON-RPC answer says about the call's outcome. */
-export function outcomeOf(body: unknown, httpStatus: number): AuditOutcome {
-  const msg = body as { result?: { isError?: unknown }; error?: { code?: unknown; data?: { code?: unknown } } } | undefined;
-  if (msg?.error !== undefined) {
-    const own = msg.error.data?.code;
-    const code = typeof own === "string" && own in ERRORS ? own : `jsonrpc:${String(msg.error.code)}`;
-    return { code, httpStatus, status: "error" };
-  }
-  // Members in canonical (sorted) order, so the record encoder need not sort them.
-  if (httpStatus >= 400) return { code: `http:${httpStatus}`, httpStatus, status: "error" };
-  return { httpStatus, status: msg?.result?.isError === true ? "tool_error" : "ok" };
-}
 
 /** Records the call as answered now and runs `send` once the record is acknowledged. */
 export function recordAndRelease(audit: AuditLog, trace: CallTrace, outcome: AuditOutcome, send: () => void): void {
@@ -53,6 +44,11 @@ export class AuditedExchange implements DownstreamExchange {
     private readonly audit: AuditLog,
     /** `trace.forwardUs` holds the forward stage's start (performance.now()) until the answer. */
     private readonly trace: CallTrace,
+    /**
+     * The request whose JSON-RPC response ends the call if it is answered with a stream;
+     * undefined when a stream is itself the answer (GET) or none is expected (notifications).
+     */
+    private readonly requestId: JsonRpcId | undefined,
   ) {}
 
   get aborted(): boolean {
@@ -80,31 +76,10 @@ export class AuditedExchange implements DownstreamExchange {
   }
 
   openStream(): DownstreamStream {
-    const stream = this.inner.openStream();
-    const sawAnswer = (event: SseEvent) => {
-      // Only the final answer ends the call; progress and server requests do not.
-      if (this.recorded || !event.data.includes('"id"') || !(event.data.includes('"result"') || event.data.includes('"error"'))) return;
-      let parsed: { method?: unknown } | undefined;
-      try {
-        parsed = JSON.parse(event.data) as { method?: unknown };
-      } catch {
-        return;
-      }
-      if (parsed.method === undefined) this.answer(outcomeOf(parsed, 200), () => undefined);
-    };
-    return {
-      get closed() {
-        return stream.closed;
-      },
-      send: (event: SseEvent) => {
-        stream.send(event);
-        sawAnswer(event);
-      },
-      close: () => {
-        if (!this.recorded) this.answer({ status: "error", code: "stream-closed", httpStatus: 200 }, () => undefined);
-        stream.close();
-      },
-    };
+    const stream = new AuditedStream(() => this.inner.openStream(), this.requestId, (outcome, release) => this.answer(outcome, release));
+    // A stream that answers nothing in particular (GET) is the answer: recorded as it opens.
+    if (this.requestId === undefined) this.answer({ httpStatus: 200, status: "ok" }, () => stream.release());
+    return stream;
   }
 
   private answer(outcome: AuditOutcome, send: () => void): void {
@@ -130,7 +105,8 @@ export function noteSession(trace: CallTrace, session: GatewaySession): void {
 export function notePolicy(trace: CallTrace, verdict: Verdict | undefined, message: JsonRpcMessage, policyUs: number, inspection: Inspection | undefined): void {
   trace.policyUs = policyUs;
   if ("method" in message) trace.args = message.params?.arguments;
-  // Token counts are left to Token Guard, which alone knows the output side.
+  // Only counts Token Guard made anyway (a cap, limit or rule needed them); the result guard adds `out`.
+  if (inspection?.tokensIn !== undefined) trace.tokens = { in: inspection.tokensIn };
   if (inspection !== undefined && inspection.findings.length > 0) trace.findings = inspection.findings.map((f) => ({ type: f.id, path: f.path }));
   const d = verdict?.decision;
   if (d === undefined) return;

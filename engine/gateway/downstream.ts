@@ -3,6 +3,7 @@
  * server underneath (the uWebSockets.js adapter in engine/front implements it). Keeping the
  * pipeline on this interface is what lets the front move to another server without touching it.
  */
+import type { JsonRpcMessage } from "../mcp/jsonrpc.js";
 import type { SseEvent } from "../mcp/sse.js";
 
 export interface IncomingRequest {
@@ -18,7 +19,8 @@ export interface IncomingRequest {
 
 export interface DownstreamStream {
   readonly closed: boolean;
-  send(event: SseEvent): void;
+  /** `message`: the JSON-RPC message the event's data encodes, when there is one (audit reads it, the wire does not). */
+  send(event: SseEvent, message?: JsonRpcMessage): void;
   close(): void;
 }
 

@@ -5,7 +5,8 @@
  * never collide with the gateway's own requests to the same upstream and one client's ids are
  * never another's; server→client requests (sampling, elicitation, roots) get gateway ids, so the
  * gateway can later originate requests of its own (approval prompts) on the same stream.
- * `notifications/cancelled` is rewritten with the same maps.
+ * `notifications/cancelled` is rewritten with the same maps. Server requests and the client's
+ * answers to them pass Content Guard and Token Guard on the way (exchange-guard.ts).
  */
 import { refuse, toJsonRpcError, type Refusal } from "../errors.js";
 import { isNotification, isRequest, isResponse, type JsonRpcId, type JsonRpcMessage, type JsonRpcRequest, type JsonRpcResponse } from "../mcp/jsonrpc.js";
@@ -14,6 +15,7 @@ import type { CallCredential, UpstreamConnection, UpstreamEvent, UpstreamReply, 
 import { UpstreamUnavailableError } from "../upstream/stdio-upstream.js";
 import { UpstreamProtocolError } from "../upstream/http-upstream.js";
 import type { DownstreamExchange, DownstreamStream } from "./downstream.js";
+import type { ExchangeGuard } from "./exchange-guard.js";
 
 export interface SessionOwner {
   readonly tenantId: string;
@@ -54,7 +56,8 @@ export class GatewaySession {
   private nextServerRequestId = 1;
   private readonly calls = new Map<number, ClientCall>();
   private readonly callsByDownstreamId = new Map<JsonRpcId, number>();
-  private readonly serverRequests = new Map<string, JsonRpcId>();
+  /** Server requests awaiting the client's answer, by gateway id: the upstream's id and the method. */
+  private readonly serverRequests = new Map<string, { readonly upstreamId: JsonRpcId; readonly method: string }>();
   private readonly serverRequestsByUpstreamId = new Map<JsonRpcId, string>();
   private listening: DownstreamStream | undefined;
   private ended = false;
@@ -67,6 +70,7 @@ export class GatewaySession {
     private readonly connection: UpstreamConnection,
     readonly upstream: UpstreamSession,
     private readonly secrets?: SecretScrubber,
+    private readonly guard?: ExchangeGuard,
   ) {}
 
   get protocolVersion(): string | undefined {
@@ -139,7 +143,7 @@ export class GatewaySession {
         call.abandon = (response) => {
           reply.cancel();
           if (!stream.closed) {
-            stream.send({ data: JSON.stringify(response) });
+            stream.send({ data: JSON.stringify(response) }, response);
             stream.close();
           }
         };
@@ -163,16 +167,21 @@ export class GatewaySession {
     let out: JsonRpcMessage = message;
     if (isResponse(message)) {
       const key = typeof message.id === "string" ? message.id : String(message.id);
-      const upstreamId = this.serverRequests.get(key);
-      if (upstreamId === undefined) {
+      const pending = this.serverRequests.get(key);
+      if (pending === undefined) {
         // A response to nothing we asked: accepting it silently would hide client bugs,
         // forwarding it would let a client answer requests it was never sent.
         ex.sendJson(400, errorResponse(null, refuse("SENTINEL_INVALID_REQUEST", `no server request with id ${JSON.stringify(message.id)} is awaiting an answer`)));
         return;
       }
       this.serverRequests.delete(key);
-      this.serverRequestsByUpstreamId.delete(upstreamId);
-      out = { ...message, id: upstreamId };
+      this.serverRequestsByUpstreamId.delete(pending.upstreamId);
+      const answer: JsonRpcResponse = { ...message, id: pending.upstreamId };
+      // A withheld answer reaches the server as an error for its request; the client's POST is
+      // still accepted, the client did nothing wrong by answering.
+      const rewrite = "result" in message ? this.guard?.answerRewrite(pending.method) : undefined;
+      const rewritten = rewrite === undefined ? answer : withResult(answer, rewrite(message.result));
+      out = rewritten instanceof Promise ? await rewritten : rewritten;
     } else if (isNotification(message) && message.method === "notifications/cancelled") {
       const requestId = message.params?.requestId as JsonRpcId | undefined;
       const upstreamId = requestId === undefined ? undefined : this.callsByDownstreamId.get(requestId);
@@ -244,14 +253,14 @@ export class GatewaySession {
       let out = this.fromUpstream(ev.message);
       if (out instanceof Promise) out = await out;
       if (out === undefined || stream.closed) continue;
-      stream.send({ ...ev.sse, data: JSON.stringify(out) });
+      stream.send({ ...ev.sse, data: JSON.stringify(out) }, out);
       onMessage?.(out);
     }
     stream.close();
   }
 
   /** Translates one upstream message for the client; undefined when it must not go down. */
-  private fromUpstream(upstreamMessage: JsonRpcMessage): JsonRpcMessage | Promise<JsonRpcMessage> | undefined {
+  private fromUpstream(upstreamMessage: JsonRpcMessage): JsonRpcMessage | Promise<JsonRpcMessage | undefined> | undefined {
     // Every upstream message bound for the client passes here (JSON answers, per-call SSE
     // streams, the GET stream), so this is the one place a secret echoed by the upstream is
     // replaced by its mask before it can reach the agent.
@@ -266,10 +275,9 @@ export class GatewaySession {
       return out;
     }
     if (isRequest(message)) {
-      const gatewayId = `sentinel-${this.nextServerRequestId++}`;
-      this.serverRequests.set(gatewayId, message.id);
-      this.serverRequestsByUpstreamId.set(message.id, gatewayId);
-      return { ...message, id: gatewayId };
+      const refusal = this.guard?.serverRequest(message);
+      if (refusal instanceof Promise) return refusal.then((r) => (r === undefined ? this.toClient(message) : this.refuseServer(message.id, r)));
+      return refusal === undefined ? this.toClient(message) : this.refuseServer(message.id, refusal);
     }
     if (message.method === "notifications/cancelled") {
       const requestId = message.params?.requestId as JsonRpcId | undefined;
@@ -280,6 +288,23 @@ export class GatewaySession {
       return { ...message, params: { ...message.params, requestId: gatewayId } };
     }
     return message;
+  }
+
+  /** A server request on its way to the client, under a gateway id. */
+  private toClient(message: JsonRpcRequest): JsonRpcRequest {
+    const gatewayId = `sentinel-${this.nextServerRequestId++}`;
+    this.serverRequests.set(gatewayId, { upstreamId: message.id, method: message.method });
+    this.serverRequestsByUpstreamId.set(message.id, gatewayId);
+    return { ...message, id: gatewayId };
+  }
+
+  /** Answers a server request the guard refused in the client's place; the client never sees it. */
+  private refuseServer(upstreamId: JsonRpcId, refusal: Refusal): undefined {
+    void this.upstream.deliver(errorResponse(upstreamId, refusal)).then(
+      (reply) => (reply.kind === "stream" ? reply.cancel() : undefined),
+      () => undefined,
+    );
+    return undefined;
   }
 
   private finish(upstreamId: number): ClientCall | undefined {

@@ -3,8 +3,10 @@
  * published runtime config, the open sessions and the upstream pools.
  */
 import type { RuntimeConfig } from "../config/compile-config.js";
+import type { Safeguards } from "../config/compile-safeguards.js";
 import type { ConnectionConfig } from "../config/types.js";
 import { refuse } from "../errors.js";
+import type { GuardSpecs } from "../guard/guard-snapshot.js";
 import { ScanPool } from "../guard/scan-pool.js";
 import { MemoryCounterStore, type CounterStore } from "../limits/counter-store.js";
 import { MCP_PATH_PREFIX } from "../../sdk/ts/src/wire.js";
@@ -17,6 +19,9 @@ import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
 import { errorResponse } from "./gateway-session.js";
 import { compileHostCheck, type HostCheck } from "./host-check.js";
 import { handleMcp } from "./pipeline.js";
+import { handleLlm } from "../llm/llm-pipeline.js";
+import { LLM_PATH_PREFIX } from "../llm/llm-routes.js";
+import { LlmUpstream } from "../llm/llm-upstream.js";
 import { SessionRegistry } from "./session-registry.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { auditMetrics } from "../audit/audit-metrics.js";
@@ -42,6 +47,7 @@ export class Gateway {
     readonly vault?: Vault,
   ) {
     vault?.publish(runtime.source);
+    this.guardPool.publish(guardSpecs(runtime));
     this.current = runtime;
     this.hostCheck = compileHostCheck(runtime.server);
     this.sessions.startSweeping(() => this.current.server.sessionIdleTimeoutMs);
@@ -62,6 +68,8 @@ export class Gateway {
    */
   publish(runtime: RuntimeConfig): void {
     this.vault?.publish(runtime.source);
+    // Before the swap: a call judged by the new config may post tasks naming its pattern sets.
+    this.guardPool.publish(guardSpecs(runtime));
     this.current = runtime;
     this.hostCheck = compileHostCheck(runtime.server);
     this.generation++;
@@ -77,7 +85,8 @@ export class Gateway {
     const known = this.upstreams.get(key);
     if (known !== undefined && known.fingerprint === fingerprint) return known.connection;
     // A changed connection gets a fresh pool; sessions on the old one finish on it.
-    const connection = config.transport === "http" ? new HttpUpstream(config, credential) : new StdioUpstream(config, credential);
+    const connection =
+      config.transport === "http" ? new HttpUpstream(config, credential) : config.transport === "llm" ? new LlmUpstream(config, credential) : new StdioUpstream(config, credential);
     this.upstreams.set(key, { fingerprint, connection });
     return connection;
   }
@@ -101,6 +110,10 @@ export class Gateway {
         }
         return await handleMcp(this, req, ex, connection);
       }
+      if (req.path.startsWith(LLM_PATH_PREFIX)) {
+        // The LLM path answers in OpenAI's error format, so it reports a Host/Origin refusal itself.
+        return await handleLlm(this, req, ex, this.hostCheck.allows(req.headers.get("host"), req.headers.get("origin")));
+      }
       switch (req.path) {
         case "/healthz":
           return ex.sendJson(200, { status: "ok" });
@@ -111,7 +124,7 @@ export class Gateway {
         case "/metrics":
           return ex.sendText(200, this.metrics.prometheus() + auditMetrics(this.audit), "text/plain; version=0.0.4");
         default:
-          return ex.sendJson(404, { error: "not found", hint: "MCP is served at /mcp/<connection>" });
+          return ex.sendJson(404, { error: "not found", hint: "MCP is served at /mcp/<connection>, LLM calls at /llm/<connection>/v1/<endpoint>" });
       }
     } catch (err) {
       process.stderr.write(`sentinel: internal error on ${req.method} ${req.path}: ${(err as Error).stack ?? String(err)}\n`);
@@ -127,4 +140,14 @@ export class Gateway {
     this.upstreams.clear();
     await this.guardPool.close();
   }
+}
+
+/** Every tenant's Content Guard pattern set, by key, for the scan pool's snapshot. */
+function guardSpecs(runtime: RuntimeConfig): GuardSpecs {
+  const specs = new Map<string, NonNullable<Safeguards["guard"]>["spec"]>();
+  for (const tenant of runtime.tenants.values()) {
+    const sg = tenant.safeguards;
+    if (sg?.guard !== undefined) specs.set(sg.guardKey, sg.guard.spec);
+  }
+  return specs;
 }

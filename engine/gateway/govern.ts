@@ -58,8 +58,9 @@ export function govern(
 
   if (message.method === "completion/complete") {
     const ref = message.params?.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
-    if (ref?.type === "ref/prompt" && typeof ref.name === "string") return judge(tenant, { ...base, target: "mcp.prompt", name: ref.name });
-    if (ref?.type === "ref/resource" && typeof ref.uri === "string") return judge(tenant, { ...base, target: "mcp.resource", name: ref.uri });
+    // Content Guard scanned the value being completed: rules on `guard.<id>` see its findings.
+    if (ref?.type === "ref/prompt" && typeof ref.name === "string") return judge(tenant, { ...base, ...facts, target: "mcp.prompt", name: ref.name });
+    if (ref?.type === "ref/resource" && typeof ref.uri === "string") return judge(tenant, { ...base, ...facts, target: "mcp.resource", name: ref.uri });
     return { refusal: refuse("SENTINEL_INVALID_PARAMS", 'completion/complete needs a "ref" to a prompt or a resource') };
   }
 

@@ -1,14 +1,17 @@
 /**
- * The guard stage of a governed call, in two halves around policy:
+ * The guard stage of a governed call, in three parts around policy and the vault:
  *
- *  inspect (before policy): Content Guard scans the arguments and Token Guard counts them,
- *    because findings (`guard.<id>`), token counts (`tokens.in`) and limit usage (`usage.<id>`)
- *    are policy inputs. Work no safeguard and no rule needs is skipped.
- *  enforce (after policy allows): deny patterns and token caps refuse; then limits admit the
- *    call, last, so no refused call spends quota; then redaction rewrites the parsed message in
- *    place. The gateway forwards its own serialisation of that object, never the client's bytes,
- *    so the upstream only ever sees the placeholder. The result rewrite (result-guard.ts) does
- *    the same for the answer.
+ *  inspect (before policy): Content Guard scans what the request carries (scan-targets.ts:
+ *    tool and prompt arguments, a resource's URI, the value being completed) and Token Guard
+ *    counts tool arguments, because findings (`guard.<id>`), token counts (`tokens.in`) and limit
+ *    usage (`usage.<id>`) are policy inputs. Work no safeguard and no rule needs is skipped.
+ *  enforce (after policy allows): deny patterns and token caps refuse, and a tool's price is
+ *    read from its arguments; then redaction rewrites the parsed message in place. The gateway
+ *    forwards its own serialisation of that object, never the client's bytes, so the upstream
+ *    only ever sees the placeholder. The result rewrite (result-guard.ts) does the same for the
+ *    answer.
+ *  admitCall (after the vault): limits admit and charge the call. It is the last stage that can
+ *    refuse before forward (pipeline.ts), so a call refused anywhere never spends quota.
  *
  * Payloads of `offloadBytes` or more are scanned and counted in the worker pool.
  */
@@ -21,8 +24,10 @@ import { describeFindings, findingsChannel, toFindings, type Finding } from "../
 import { redactLeaves } from "../guard/redact.js";
 import type { LeafMatches } from "../guard/scan.js";
 import { countJsonTokens, counterForModel } from "../guard/tokens.js";
-import type { LimitedCall } from "../limits/compile-limits.js";
+import { replaceAt } from "../guard/walk.js";
+import type { CallAmounts, LimitedCall } from "../limits/compile-limits.js";
 import { andThen, type MaybePromise } from "../limits/counter-store.js";
+import { MICROS_PER_DOLLAR } from "../limits/prices.js";
 import type { Usage } from "../limits/usage.js";
 import type { JsonRpcRequest } from "../mcp/jsonrpc.js";
 import { canonicalName } from "../policy/canonical.js";
@@ -30,6 +35,16 @@ import type { PolicyInput } from "../policy/compile-policy.js";
 import type { GatewaySession, ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
 import { resultGuard } from "./result-guard.js";
+import { REQUEST_TARGETS, valueAt, type ScanTarget } from "./scan-targets.js";
+
+/**
+ * Where the stage reports what it priced and what the result guard counted: the call's audit
+ * trace (CallTrace), when audit is on. Only numbers the stage computes anyway are reported.
+ */
+export interface CallMeter {
+  tokens: { in?: number; out?: number } | undefined;
+  costUsd: number | undefined;
+}
 
 /** What the guard stage adds to the policy input. */
 export type CallFacts = Pick<PolicyInput, "findings" | "tokens" | "usage">;
@@ -37,6 +52,8 @@ export type CallFacts = Pick<PolicyInput, "findings" | "tokens" | "usage">;
 export interface Inspection {
   readonly facts: CallFacts;
   readonly safeguards: Safeguards | undefined;
+  /** What was scanned, and where it sits in the request. */
+  readonly target: ScanTarget;
   readonly call: LimitedCall;
   readonly leaves: readonly LeafMatches[];
   readonly findings: readonly Finding[];
@@ -47,13 +64,14 @@ export function inspect(gw: Gateway, session: GatewaySession, tenant: RuntimeTen
   const sg = tenant.safeguards;
   const reads = tenant.policy.reads;
   if (sg === undefined && !reads.has("guard") && !reads.has("tokens") && !reads.has("usage")) return undefined;
-  if (message.method !== "tools/call" && message.method !== "prompts/get") return undefined;
-  const name = message.params?.name;
-  if (typeof name !== "string") return undefined; // policy refuses it
-  const args = message.params?.arguments;
-  const tool = message.method === "tools/call" ? canonicalName(name) : undefined;
+  const target = REQUEST_TARGETS[message.method];
+  if (target === undefined) return undefined;
+  const name = message.method === "resources/read" ? message.params?.uri : message.params?.name;
+  if (typeof name !== "string" && message.method !== "completion/complete") return undefined; // policy refuses it
+  const value = valueAt(message, target.pick);
+  const tool = message.method === "tools/call" ? canonicalName(name as string) : undefined;
   const call: LimitedCall = { tenant: tenant.id, user: session.owner.identity.user, session: session.id, connection: session.owner.connection, tool };
-  const scanner = args !== undefined ? sg?.guard?.scanner : undefined;
+  const scanner = value !== undefined ? sg?.guard?.scanner : undefined;
   const countTokens = tool !== undefined && (sg?.caps !== undefined || sg?.countsTokens === true || reads.has("tokens"));
   // An input cap alone needs no count when the text is too short to reach it: a token is at
   // least one byte, and UTF-8 takes at most three bytes per UTF-16 unit. Token limits, rules on
@@ -63,28 +81,28 @@ export function inspect(gw: Gateway, session: GatewaySession, tenant: RuntimeTen
 
   const finish = (leaves: readonly LeafMatches[], tokensIn: number | undefined) =>
     andThen(prefetchUsage(gw, sg, call, reads.has("usage")), (usage): Inspection => {
-      const findings = toFindings("arguments", leaves, sg?.guard?.spec.patterns ?? []);
+      const findings = toFindings(target.root, leaves, sg?.guard?.spec.patterns ?? []);
       const facts: CallFacts = {
         findings: new Set(findings.map((f) => f.id)),
         tokens: tokensIn === undefined ? undefined : { in: tokensIn, out: 0 },
         usage: usage === undefined ? undefined : (id) => usage.get(id),
       };
-      return { facts, safeguards: sg, call, leaves, findings, tokensIn };
+      return { facts, safeguards: sg, target, call, leaves, findings, tokensIn };
     });
 
   if ((scanner !== undefined || needsCount) && body.length >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
     return gw.guardPool
-      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json: body, pick: ["params", "arguments"], tokens: needsCount ? "o200k_base" : undefined })
+      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json: body, pick: target.pick, tokens: needsCount ? "o200k_base" : undefined })
       .then((r) => finish(r.leaves, r.tokens));
   }
-  return finish(scanner?.scanValue(args) ?? [], needsCount ? countJsonTokens(args, counterForModel(undefined)) : undefined);
+  return finish(scanner?.scanValue(value) ?? [], needsCount ? countJsonTokens(value, counterForModel(undefined)) : undefined);
 }
 
 /**
- * After policy permitted the call: refusals by content, caps and limits, then redaction.
- * Returns the rewrite for the call's result, if any safeguard looks at results.
+ * After policy permitted the call: refusals by content and caps, the call's price, then
+ * redaction. Returns what the call adds to the limits, for admitCall.
  */
-export function enforce(gw: Gateway, message: JsonRpcRequest, inspection: Inspection, action: PolicyAction | undefined): MaybePromise<Refusal | ResultRewrite | undefined> {
+export function enforce(message: JsonRpcRequest, inspection: Inspection, action: PolicyAction | undefined): Refusal | CallAmounts {
   const sg = inspection.safeguards;
   const blocked = inspection.findings.filter((f) => f.action === "deny");
   if (blocked.length > 0) return refuse("SENTINEL_CONTENT_BLOCKED", `Content Guard: ${describeFindings(blocked)} (action deny)`);
@@ -97,19 +115,32 @@ export function enforce(gw: Gateway, message: JsonRpcRequest, inspection: Inspec
   const micros = sg?.prices !== undefined && inspection.call.tool !== undefined ? sg.prices.toolCost(inspection.call.tool, args) : 0;
   if (typeof micros !== "number") return refuse("SENTINEL_INVALID_PARAMS", micros.problem);
 
-  // Limits count tool calls (and LLM calls, once there is an LLM path), not prompt reads.
+  // A policy `redact` decision redacts every finding; otherwise each pattern's own action decides.
+  const patterns = sg?.guard?.spec.patterns ?? [];
+  const value = valueAt(message, inspection.target.pick);
+  const [root, redacted] = redactLeaves(value, inspection.leaves, (p) => action === "redact" || patterns[p]!.action === "redact", (p) => patterns[p]!.label);
+  // Objects are redacted in place; a value that is itself a string (a URI) is put back.
+  if (root !== value) replaceAt(message, inspection.target.pick, root as string);
+  if (inspection.findings.length > 0 && findingsChannel.hasSubscribers) {
+    findingsChannel.publish({ tenant: inspection.call.tenant, connection: inspection.call.connection, method: message.method, direction: "request", redacted, findings: inspection.findings });
+  }
+  return { tokensIn: tokensIn ?? 0, micros };
+}
+
+/**
+ * Limits admit and charge the call, after every other stage that can refuse it (pipeline.ts).
+ * Returns the rewrite for the call's result, if any safeguard looks at results.
+ */
+export function admitCall(gw: Gateway, inspection: Inspection, amounts: CallAmounts, meter?: CallMeter): MaybePromise<Refusal | ResultRewrite | undefined> {
+  const sg = inspection.safeguards;
+  // Limits count tool calls (and LLM calls on the LLM path), not prompt or resource reads.
   const limited = sg?.limits !== undefined && inspection.call.tool !== undefined;
-  const admitted = limited ? sg.limits!.admit(gw.counters, inspection.call, { tokensIn: tokensIn ?? 0, micros }) : undefined;
+  const admitted = limited ? sg.limits!.admit(gw.counters, inspection.call, amounts) : undefined;
   return andThen(admitted, (admission) => {
     if (admission !== undefined && "code" in admission) return admission;
-    // A policy `redact` decision redacts every finding; otherwise each pattern's own action decides.
-    const patterns = sg?.guard?.spec.patterns ?? [];
-    const [root, redacted] = redactLeaves(args, inspection.leaves, (p) => action === "redact" || patterns[p]!.action === "redact", (p) => patterns[p]!.label);
-    if (root !== args) message.params!.arguments = root;
-    if (inspection.findings.length > 0 && findingsChannel.hasSubscribers) {
-      findingsChannel.publish({ tenant: inspection.call.tenant, connection: inspection.call.connection, method: message.method, direction: "request", redacted, findings: inspection.findings });
-    }
-    return resultGuard(gw, inspection, admission);
+    // Priced once admitted: a refused call costs nothing.
+    if (meter !== undefined && sg?.prices !== undefined && inspection.call.tool !== undefined) meter.costUsd = amounts.micros / MICROS_PER_DOLLAR;
+    return resultGuard(gw, inspection, admission, meter);
   });
 }
 

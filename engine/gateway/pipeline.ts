@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { HEADERS } from "../../sdk/ts/src/wire.js";
-import { bearerToken, hashApiKey } from "../auth/api-keys.js";
 import { readIdentity, sameIdentity } from "../auth/identity.js";
 import type { ApiKeyBinding } from "../config/compile-config.js";
 import type { ConnectionConfig } from "../config/types.js";
@@ -15,11 +14,13 @@ import { isSupportedProtocolVersion } from "../mcp/protocol.js";
 import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
 import { admit } from "../vault/vault-stage.js";
 import { CallTrace } from "../audit/call-trace.js";
+import { authenticate } from "./authenticate.js";
 import { AuditedExchange, auditRefusal, notePolicy, noteSession } from "./audited-exchange.js";
+import { exchangeGuard } from "./exchange-guard.js";
 import { errorResponse, GatewaySession, type ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
 import { govern } from "./govern.js";
-import { enforce, inspect } from "./guard-stage.js";
+import { admitCall, enforce, inspect } from "./guard-stage.js";
 
 interface Caller {
   readonly binding: ApiKeyBinding;
@@ -71,13 +72,22 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
 
   const sessionId = req.headers.get(HEADERS.sessionId);
   if (req.method !== "POST") {
+    // GET opens the session's stream and DELETE ends the session: no JSON-RPC message, so the
+    // record's method is the HTTP one. Either is recorded like a call, held until acknowledged.
+    if (trace !== undefined) trace.method = req.method;
     if (sessionId === undefined) return fail(refuse("SENTINEL_SESSION_REQUIRED", `${req.method} needs an Mcp-Session-Id header`));
     const session = findSession(gw, sessionId, caller, req);
     if (isRefusal(session)) return fail(session);
-    if (req.method === "GET") return session.listen(req.headers.get("last-event-id"), ex);
+    let answer: DownstreamExchange = ex;
+    if (trace !== undefined) {
+      noteSession(trace, session);
+      trace.forwardUs = performance.now();
+      answer = new AuditedExchange(ex, gw.audit!, trace, undefined);
+    }
+    if (req.method === "GET") return session.listen(req.headers.get("last-event-id"), answer);
     gw.sessions.remove(session.id);
     await session.end();
-    return ex.sendEmpty(200);
+    return answer.sendEmpty(200);
   }
 
   const message = parseMessage(req.body);
@@ -118,29 +128,29 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
     gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
     return fail(verdict.refusal, requestId, 200);
   }
-  // Deny patterns, token caps and limits come after policy allows, limits last, so a refused
-  // call never spends quota. Redaction then rewrites the parsed message in place: the gateway
-  // forwards its own serialisation of that object, so the upstream only gets the placeholder.
-  let guarded = inspection !== undefined && isRequest(message) ? enforce(gw, message, inspection, verdict?.decision?.action) : undefined;
-  if (guarded instanceof Promise) guarded = await guarded;
-  if (inspection !== undefined) gw.metrics.recordStage("guard", (afterInspect - afterResolve + (performance.now() - afterPolicy)) * 1000);
-  if (isRefusal(guarded)) {
+  // Deny patterns and token caps come after policy allows. Redaction then rewrites the parsed
+  // message in place: the gateway forwards its own serialisation of that object, so the upstream
+  // only gets the placeholder, and the vault's scope check below sees what will be forwarded.
+  const enforced = inspection !== undefined && isRequest(message) ? enforce(message, inspection, verdict?.decision?.action) : undefined;
+  const afterEnforce = performance.now();
+  if (isRefusal(enforced)) {
+    gw.metrics.recordStage("guard", (afterInspect - afterResolve + (afterEnforce - afterPolicy)) * 1000);
     gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
-    return fail(guarded, requestId, 200);
+    return fail(enforced, requestId, 200);
   }
 
   // 4. Vault & scope. After policy, so a call policy refuses never costs a decrypt, a token
   //    fetch, or a lease that a rotation would have to drain. Before forward, so a call whose
-  //    tool needs a scope the credential lacks never leaves the gateway, and because the lease
-  //    taken here pins the credential version injected on the wire: a call in flight when a
-  //    rotation starts finishes on the version it was admitted with.
+  //    tool, resource or prompt needs a scope the credential lacks never leaves the gateway,
+  //    and because the lease taken here pins the credential version injected on the wire: a
+  //    call in flight when a rotation starts finishes on the version it was admitted with.
   const binding = isRequest(message) ? gw.vault?.binding(caller.binding.tenant.id, caller.connection.name) : undefined;
   let admission = binding !== undefined && isRequest(message) ? admit(binding, message) : undefined;
   if (admission instanceof Promise) admission = await admission;
   const afterVault = performance.now();
-  if (binding !== undefined) gw.metrics.recordStage("vault", (afterVault - afterPolicy) * 1000);
+  if (binding !== undefined) gw.metrics.recordStage("vault", (afterVault - afterEnforce) * 1000);
   if (trace !== undefined && binding !== undefined) {
-    trace.vaultUs = (afterVault - afterPolicy) * 1000;
+    trace.vaultUs = (afterVault - afterEnforce) * 1000;
     // The credential's name and version go in the record; the secret never does.
     if (admission !== undefined && !isRefusal(admission)) trace.credential = { id: binding.credential.name, version: admission.lease.version };
   }
@@ -154,48 +164,62 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
     return fail(admission, requestId, 200);
   }
 
-  // 5. Forward. The credential goes on the wire in the outbound interceptor (HTTP) or was
+  // 5. Limits, last of the stages that can refuse: a call refused for any reason before this
+  //    point (policy, Content Guard, a token cap, a missing scope, an unavailable credential)
+  //    spends no quota, and a call over a limit never reaches the upstream. Once admitted it is
+  //    charged whatever the upstream then does: it may have acted before failing or timing out.
+  //    The trace is the meter: tool cost and output tokens go in the record when computed.
+  let guarded = inspection !== undefined && enforced !== undefined ? admitCall(gw, inspection, enforced, trace) : undefined;
+  if (guarded instanceof Promise) {
+    // A shared counter store that fails must not leave the lease taken above held for ever.
+    guarded = await guarded.catch((err: unknown) => {
+      if (admission !== undefined) binding!.credential.release(admission.lease);
+      throw err;
+    });
+  }
+  const afterLimits = performance.now();
+  if (inspection !== undefined) gw.metrics.recordStage("guard", (afterInspect - afterResolve + (afterEnforce - afterPolicy) + (afterLimits - afterVault)) * 1000);
+  if (isRefusal(guarded)) {
+    if (admission !== undefined) binding!.credential.release(admission.lease);
+    gw.metrics.countRequest(connectionName, methodLabel(message), "refused");
+    return fail(guarded, requestId, 200);
+  }
+
+  // 6. Forward. The credential goes on the wire in the outbound interceptor (HTTP) or was
   //    given to the child at spawn (stdio); the lease is released once the answer is complete.
   gw.metrics.countRequest(connectionName, methodLabel(message), "forwarded");
+  // The audited exchange records the message when its answer goes down (7. below): a request's
+  // result or error, a notification's or a response's 202. Until then forwardUs holds the
+  // stage's start.
+  let answer: DownstreamExchange = ex;
+  if (trace !== undefined) {
+    trace.forwardUs = afterLimits;
+    // The arguments as forwarded: after Content Guard redaction, never the text it removed.
+    if (isRequest(message)) trace.args = message.params?.arguments;
+    answer = new AuditedExchange(ex, gw.audit!, trace, requestId ?? undefined);
+  }
   if (isRequest(message)) {
-    // The audited exchange records the call when its answer goes down (6. below); until then
-    // forwardUs holds the stage's start.
-    let answer: DownstreamExchange = ex;
-    if (trace !== undefined) {
-      trace.forwardUs = afterVault;
-      // The arguments as forwarded: after Content Guard redaction, never the text it removed.
-      trace.args = message.params?.arguments;
-      answer = new AuditedExchange(ex, gw.audit!, trace);
-    }
     try {
       await session.request(message, answer, chainRewrites(chainRewrites(verdict?.rewrite, admission?.rewrite), guarded), admission?.lease);
     } finally {
       if (admission !== undefined) binding!.credential.release(admission.lease);
     }
-  } else await session.deliver(message, ex);
+  } else await session.deliver(message, answer);
   const done = performance.now();
-  gw.metrics.recordStage("forward", (done - afterVault) * 1000);
+  gw.metrics.recordStage("forward", (done - afterLimits) * 1000);
   gw.metrics.recordStage("total", (done - started) * 1000);
-  // 6. Audit. The record was emitted when the answer went down (AuditedExchange): an array push
+  // 7. Audit. The record was emitted when the answer went down (AuditedExchange): an array push
   //    here, sealed, hash-chained and written to the spool by the flusher on the next turn of
   //    the event loop. The answer itself was held until the spool acknowledged it.
 }
 
 function resolveCaller(gw: Gateway, req: IncomingRequest, connectionName: string, trace: CallTrace | undefined): Caller | Refusal {
-  const header = req.headers.get(HEADERS.authorization);
-  if (header === undefined) return refuse("SENTINEL_AUTH_MISSING", "send Authorization: Bearer <api key>");
-  const key = bearerToken(header);
-  if (key === undefined) return refuse("SENTINEL_AUTH_INVALID", "the Authorization header is not a Bearer token");
-  const keyHash = hashApiKey(key);
-  const binding = gw.runtime.keys.get(keyHash);
-  if (binding === undefined) return refuse("SENTINEL_AUTH_INVALID", "the API key is unknown or revoked");
-  if (trace !== undefined) {
-    trace.tenant = binding.tenant.id;
-    trace.keyId = binding.keyId;
-    trace.connection = connectionName;
-  }
+  const known = authenticate(gw, req, connectionName, trace);
+  if (isRefusal(known)) return known;
+  const { binding, keyHash } = known;
   const connection = binding.tenant.connections.get(connectionName);
-  if (connection === undefined) {
+  // An llm connection is served at /llm/<name>, never over MCP.
+  if (connection === undefined || connection.transport === "llm") {
     return refuse("SENTINEL_UNKNOWN_CONNECTION", `tenant "${binding.tenant.id}" has no connection "${connectionName}"`);
   }
   return { binding, keyHash, connection };
@@ -217,6 +241,7 @@ function startSession(gw: Gateway, req: IncomingRequest, caller: Caller): Gatewa
     upstream,
     upstream.openSession(),
     gw.vault?.binding(caller.binding.tenant.id, caller.connection.name)?.credential,
+    exchangeGuard(gw, caller.binding.tenant.id, caller.connection.name),
   );
   gw.sessions.add(session);
   return session;
@@ -254,7 +279,7 @@ function identityFingerprint(req: IncomingRequest): string {
   return out;
 }
 
-/** Policy's list filter, then the vault's (tools the credential cannot use are hidden). */
+/** Policy's list filter, then the vault's (tools, resources and prompts the credential cannot use are hidden). */
 function chainRewrites(first: ResultRewrite | undefined, second: ResultRewrite | undefined): ResultRewrite | undefined {
   if (first === undefined || second === undefined) return first ?? second;
   return (result) => second(first(result));

@@ -17,9 +17,9 @@ import { countJsonTokens, counterForModel } from "../guard/tokens.js";
 import type { Admission } from "../limits/compile-limits.js";
 import { WithheldResult, type ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
-import type { Inspection } from "./guard-stage.js";
+import type { CallMeter, Inspection } from "./guard-stage.js";
 
-export function resultGuard(gw: Gateway, inspection: Inspection, admission: Admission | undefined): ResultRewrite | undefined {
+export function resultGuard(gw: Gateway, inspection: Inspection, admission: Admission | undefined, meter: CallMeter | undefined): ResultRewrite | undefined {
   const sg = inspection.safeguards;
   const guard = sg?.guard?.responseInspection === true ? sg.guard : undefined;
   const capOut = sg?.caps?.output ?? Infinity;
@@ -28,6 +28,8 @@ export function resultGuard(gw: Gateway, inspection: Inspection, admission: Admi
   if (guard === undefined && !countOut) return undefined;
 
   const judge = (result: unknown, leaves: readonly LeafMatches[], tokensOut: number | undefined): unknown => {
+    // The audit record gets the count whether or not the result is withheld: the upstream did the work.
+    if (tokensOut !== undefined && meter !== undefined) meter.tokens = { in: inspection.tokensIn, out: tokensOut };
     if (tokensOut !== undefined && admission !== undefined && sg?.limits !== undefined) {
       void sg.limits.settle(gw.counters, admission, tokensOut, 0).catch(() => undefined);
     }

@@ -23,6 +23,7 @@ import RE2 from "re2";
 import type { GuardAction } from "../config/types.js";
 import type { PatternSpec } from "./library.js";
 import { eachCandidate, leafAt } from "./candidates.js";
+import { Localiser } from "./locate.js";
 import { normalizeForScan, originalRange, type NormalizedText } from "./normalize.js";
 import { VALIDATORS, type Validator } from "./validators.js";
 import { nearestKey, pathOf, walkStrings, type PathNode, type PathSegment } from "./walk.js";
@@ -69,6 +70,7 @@ export class Scanner {
   private readonly joinedSet: RE2Set | undefined;
   /** Set index → pattern index. */
   private readonly joinedIds: readonly number[];
+  private readonly localiser: Localiser;
   private readonly leafOnly: readonly number[];
   private readonly multiLine: readonly RE2[];
   private readonly singleLine: readonly RE2[];
@@ -84,6 +86,7 @@ export class Scanner {
     this.leafOnly = ids.filter((i) => !spec.patterns[i]!.exact && LEAF_ONLY.test(spec.patterns[i]!.source));
     this.joinedIds = ids.filter((i) => !this.leafOnly.includes(i));
     this.joinedSet = this.joinedIds.length === 0 ? undefined : new RE2.Set(this.joinedIds.map((i) => spec.patterns[i]!.source), "m");
+    this.localiser = new Localiser(spec.patterns, this.joinedIds);
   }
 
   /** Matches in one string; `key` is the JSON key it sits under, context for some validators. */
@@ -120,8 +123,10 @@ export class Scanner {
       });
       starts[leaves.length] = at;
       const text = leaves.map((l) => l.norm.text).join("\n");
-      const buf = Buffer.from(text, "utf8");
-      const ascii = buf.length === text.length;
+      // Text that normalization left as it was is ASCII (normalize.ts): its UTF-8 is its Latin-1,
+      // which V8 copies out instead of encoding.
+      const ascii = leaves.every((l) => l.norm.identity);
+      const buf = Buffer.from(text, ascii ? "latin1" : "utf8");
       // The Set runs over chunks of whole leaves, so the patterns that hit are then run only over
       // the chunks they hit, not over the whole payload once each.
       let first = 0;
@@ -134,9 +139,9 @@ export class Scanner {
         const chunkText = text.slice(from, to);
         const toByte = ascii ? to : firstByte + Buffer.byteLength(chunkText, "utf8");
         const chunk = buf.subarray(ascii ? from : firstByte, toByte);
-        for (const p of this.hits(this.joinedSet, chunk, this.joinedIds)) {
-          this.joinedPass(p, chunkText, chunk, from, starts, leaves, found, rescan);
-        }
+        const hit = this.hits(this.joinedSet, chunk, this.joinedIds);
+        const regions = this.localiser.regions(chunk, hit);
+        for (const p of hit) this.joinedPass(p, chunkText, chunk, from, starts, leaves, found, rescan, regions?.get(p));
         first = last + 1;
         firstByte = toByte + 1;
       }
@@ -156,7 +161,7 @@ export class Scanner {
   }
 
   /** One hit pattern over a chunk of the joined text that starts at joined offset `base`. */
-  private joinedPass(p: number, text: string, buf: Buffer, base: number, starts: Int32Array, leaves: Leaf[], found: TextMatch[][], rescan: Map<number, Set<number>>): void {
+  private joinedPass(p: number, text: string, buf: Buffer, base: number, starts: Int32Array, leaves: Leaf[], found: TextMatch[][], rescan: Map<number, Set<number>>, regions: readonly number[] | undefined): void {
     const pattern = this.patterns[p]!;
     const validate = this.validators[p];
     eachCandidate(this.multiLine[p]!, pattern.group, buf, text, (cs, ce) => {
@@ -178,7 +183,7 @@ export class Scanner {
       const [os, oe] = originalRange(leaf.norm, s - ls, end);
       (found[i] ??= []).push({ pattern: p, start: os, end: oe });
       return ls + end - base;
-    });
+    }, regions);
   }
 
   private leafPass(p: number, leaf: Leaf, into: TextMatch[]): void {

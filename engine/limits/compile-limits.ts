@@ -2,8 +2,9 @@
  * A tenant's limits, compiled once per publish: which calls each limit counts, which counter a
  * call lands in, and admission of a call against every limit that counts it.
  *
- * Limits are checked after policy allows a call, so a refused call never spends quota, and
- * before it is forwarded, so a call over a limit never reaches the upstream. What a call adds
+ * Limits are checked last, after every other stage that can refuse a call (policy, Content
+ * Guard, token caps, the vault's scope check), so a refused call never spends quota, and before
+ * it is forwarded, so a call over a limit never reaches the upstream. What a call adds
  * is known up front for requests (1), input tokens and tool prices; output tokens, and what
  * they cost, are added when the answer arrives, and count against the calls that follow.
  */
@@ -20,6 +21,7 @@ import { WINDOW_MS } from "./windows.js";
 export interface LimitedCall {
   readonly tenant: string;
   readonly user: string | undefined;
+  /** "" for an LLM call, which has no session: session limits do not count it. */
   readonly session: string;
   readonly connection: string;
   readonly tool?: string;
@@ -52,6 +54,8 @@ export interface CallAmounts {
 export interface Admission {
   readonly tokenKeys: readonly CounterRef[];
   readonly dollarKeys: readonly CounterRef[];
+  /** The store's time of the charge, for refunds. */
+  readonly at: number;
 }
 
 const unitsPer = (metric: LimitMetric): number => (metric === "dollars" ? MICROS_PER_DOLLAR : 1);
@@ -95,6 +99,7 @@ export class TenantLimits {
   applies(limit: CompiledLimit, call: LimitedCall): boolean {
     if (limit.scope === "tool" && call.tool === undefined) return false;
     if (limit.scope === "model" && call.model === undefined) return false;
+    if (limit.scope === "session" && call.session === "") return false;
     if (limit.tools === undefined && limit.models === undefined) return true;
     return (limit.tools !== undefined && call.tool !== undefined && limit.tools.match(call.tool)) ||
       (limit.models !== undefined && call.model !== undefined && limit.models.match(call.model));
@@ -150,7 +155,8 @@ export class TenantLimits {
         if (metric === "tokens") (tokenKeys ??= []).push(requests[i]!);
         else if (metric === "dollars") (dollarKeys ??= []).push(requests[i]!);
       }
-      return { tokenKeys: tokenKeys ?? NONE, dollarKeys: dollarKeys ?? NONE };
+      if (tokenKeys === undefined && dollarKeys === undefined) return NOTHING;
+      return { tokenKeys: tokenKeys ?? NONE, dollarKeys: dollarKeys ?? NONE, at: acquired.at };
     });
   }
 
@@ -159,6 +165,23 @@ export class TenantLimits {
     for (const ref of admission.tokenKeys) if (tokensOut > 0) await store.record(ref, tokensOut);
     for (const ref of admission.dollarKeys) if (micros > 0) await store.record(ref, micros);
   }
+
+  /**
+   * Settles a call admitted with an estimate (an LLM call reserves its input and its whole
+   * output allowance) to what it actually used: the unused part is refunded from the charge,
+   * anything beyond it is recorded now.
+   */
+  async settleTo(store: CounterStore, admission: Admission, reserved: CallAmounts, actual: CallAmounts): Promise<void> {
+    const tokens = actual.tokensIn - reserved.tokensIn;
+    const micros = actual.micros - reserved.micros;
+    for (const ref of admission.tokenKeys) await adjust(store, ref, tokens, admission.at);
+    for (const ref of admission.dollarKeys) await adjust(store, ref, micros, admission.at);
+  }
+}
+
+function adjust(store: CounterStore, ref: CounterRef, delta: number, at: number): MaybePromise<void> {
+  if (delta > 0) return store.record(ref, delta);
+  if (delta < 0) return store.refund(ref, -delta, at);
 }
 
 function refusal(limit: CompiledLimit, acquired: Extract<Acquired, { ok: false }>): Refusal {
@@ -172,4 +195,4 @@ function refusal(limit: CompiledLimit, acquired: Extract<Acquired, { ok: false }
 }
 
 const NONE: readonly CounterRequest[] = [];
-const NOTHING: Admission = { tokenKeys: NONE, dollarKeys: NONE };
+const NOTHING: Admission = { tokenKeys: NONE, dollarKeys: NONE, at: 0 };

@@ -36,7 +36,8 @@ export interface CounterRequest extends CounterRef {
 }
 
 export type Acquired =
-  | { readonly ok: true }
+  /** `at` is the store's time of the charge: a refund names it (see `refund`). */
+  | { readonly ok: true; readonly at: number }
   /** `index` is the first request that did not fit; `retryAfterMs` is undefined when it never can. */
   | { readonly ok: false; readonly index: number; readonly used: number; readonly retryAfterMs: number | undefined };
 
@@ -47,9 +48,14 @@ export interface CounterStore {
   acquire(requests: readonly CounterRequest[]): MaybePromise<Acquired>;
   /** Charges without a check: amounts known only after the call (output tokens, their cost). */
   record(ref: CounterRef, amount: number): MaybePromise<void>;
+  /**
+   * Takes back up to `amount` of what `acquire` charged at `chargedAt` (its `at`): an LLM call
+   * reserves its output allowance up front and returns what it did not use. The amount leaves
+   * the window it was charged in, so the window's sum is as if only the used part had been
+   * charged; once that charge has left the window there is nothing to take back.
+   */
+  refund(ref: CounterRef, amount: number, chargedAt: number): MaybePromise<void>;
 }
-
-const ADMITTED: Acquired = { ok: true };
 
 type Scopes = Map<string, SlidingLog>;
 
@@ -87,11 +93,15 @@ export class MemoryCounterStore implements CounterStore {
     // Nothing awaited between the checks above and the charges below: no other call can run
     // in between, so two calls can never both take the last unit.
     for (let i = 0; i < requests.length; i++) logs[i]!.add(now, requests[i]!.amount);
-    return ADMITTED;
+    return { ok: true, at: now };
   }
 
   record(ref: CounterRef, amount: number): void {
     this.log(ref).add(this.clock(), amount);
+  }
+
+  refund(ref: CounterRef, amount: number, chargedAt: number): void {
+    this.counters.get(ref.counter)?.get(ref.scope)?.takeBack(this.clock(), chargedAt, amount);
   }
 
   private log(ref: CounterRef): SlidingLog {

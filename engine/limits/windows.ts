@@ -69,6 +69,26 @@ export class SlidingLog {
   }
 
   /**
+   * Removes up to `amount` from what was added at time `at`, if that is still in the window.
+   * Entries are in time order and a merge only moves an amount to a later time, so the amount
+   * added at `at` lives in the first entry at or after `at`. An addition at `at` has left the
+   * window once `at` ≤ now - W (or sits in a merged entry that leaves late): then nothing is
+   * taken back, and the count errs high, never low.
+   */
+  takeBack(now: number, at: number, amount: number): void {
+    if (amount <= 0 || at <= now - this.windowMs) return;
+    this.used(now);
+    for (let k = 0; k < this.size; k++) {
+      const i = (this.head + k) % this.times.length;
+      if (this.times[i]! < at) continue;
+      const taken = Math.min(amount, this.amounts[i]!);
+      this.amounts[i]! -= taken;
+      this.total -= taken;
+      return;
+    }
+  }
+
+  /**
    * How long until `amount` more fits under `max`: the time at which enough of the oldest
    * entries have left the window. Undefined when `amount` alone exceeds `max`.
    */

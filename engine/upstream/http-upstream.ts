@@ -55,8 +55,7 @@ export class HttpUpstream implements UpstreamConnection {
     body: string | undefined,
     stream: boolean,
     credential?: CallCredential,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Dispatcher.ResponseData["body"]; abort: AbortController }> {
-    const abort = new AbortController();
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Dispatcher.ResponseData["body"] }> {
     // Calls carry the version leased at the vault stage; other traffic (notifications, streams,
     // DELETE) uses the active version.
     const injected = credential ?? (this.credential === undefined ? undefined : await this.credential.current());
@@ -67,13 +66,12 @@ export class HttpUpstream implements UpstreamConnection {
       method,
       headers,
       body,
-      signal: abort.signal,
       // Streams stay open as long as the session listens; the gateway session enforces the
       // per-request timeout itself, so undici's body timeout must not cut a quiet stream.
       bodyTimeout: 0,
       headersTimeout: this.timeoutMs,
     } as Dispatcher.RequestOptions);
-    return { status: res.statusCode, headers: res.headers, body: res.body, abort };
+    return { status: res.statusCode, headers: res.headers, body: res.body };
   }
 }
 
@@ -145,7 +143,9 @@ async function toReply(res: Awaited<ReturnType<HttpUpstream["send"]>>): Promise<
     return { kind: "accepted" };
   }
   if (res.status === 200 && contentType === "text/event-stream") {
-    return { kind: "stream", events: readEvents(res.body), cancel: () => res.abort.abort() };
+    // Destroying an unfinished body aborts its request in undici, so no AbortController (and its
+    // signal listeners) is needed on every call just to be able to cancel the rare stream.
+    return { kind: "stream", events: readEvents(res.body), cancel: () => res.body.destroy() };
   }
   const text = await res.body.text();
   if (res.status === 200 && contentType === "application/json") {

@@ -90,6 +90,9 @@ class StdioUpstreamSession implements UpstreamSession {
   private envVersion: CallCredential | undefined;
   private respawnWanted = false;
   private respawns = 0;
+  private handshakeSent = false;
+  /** Counts credential switches, so a child started during one knows it got the old environment. */
+  private switches = 0;
 
   constructor(
     private readonly config: StdioConnectionConfig,
@@ -99,6 +102,8 @@ class StdioUpstreamSession implements UpstreamSession {
 
   /** Restarts the child with the credential's new environment as soon as no call is pending. */
   respawnWhenIdle(): void {
+    this.switches++;
+    // A child still being started checks `switches` once it runs (start()).
     if (this.child === undefined || this.terminated) return;
     this.respawnWanted = true;
     if (this.pending.size === 0) this.respawn();
@@ -111,8 +116,9 @@ class StdioUpstreamSession implements UpstreamSession {
     this.child = undefined;
     this.releaseEnv();
     this.respawns++;
-    // Requests arriving from here on wait for the new child, which replays the handshake.
-    this.ready = this.start(0, true);
+    // Requests arriving from here on wait for the new child, which replays the handshake (if
+    // the client's initialize was sent at all: one still waiting goes to the new child itself).
+    this.ready = this.start(0, this.handshakeSent);
     this.ready.catch(() => undefined);
     void stopChild(old);
   }
@@ -129,6 +135,7 @@ class StdioUpstreamSession implements UpstreamSession {
     return new Promise<UpstreamReply>((resolve) => {
       this.pending.set(message.id, { progressToken: meta?.progressToken, resolve, queue: undefined });
       this.write(message);
+      if (message.method === "initialize") this.handshakeSent = true;
     });
   }
 
@@ -163,11 +170,16 @@ class StdioUpstreamSession implements UpstreamSession {
     await stopChild(child);
   }
 
-  private ensureRunning(): Promise<void> {
-    if (this.terminated) return Promise.reject(new UpstreamUnavailableError("the upstream session has ended"));
-    if (this.fatal !== undefined) return Promise.reject(new UpstreamUnavailableError(this.fatal));
-    this.ready ??= this.start(0);
-    return this.ready;
+  private async ensureRunning(): Promise<void> {
+    if (this.terminated) throw new UpstreamUnavailableError("the upstream session has ended");
+    if (this.fatal !== undefined) throw new UpstreamUnavailableError(this.fatal);
+    // A respawn (credential switch) may replace the child while a request waits for it: wait
+    // for the newest start, or the request would be written to a stopped or unready child.
+    for (;;) {
+      const ready = (this.ready ??= this.start(0));
+      await ready;
+      if (this.ready === ready) return;
+    }
   }
 
   private async start(delayMs: number, replay = this.restarts > 0): Promise<void> {
@@ -179,6 +191,7 @@ class StdioUpstreamSession implements UpstreamSession {
       if (v !== undefined) env[key] = v;
     }
     Object.assign(env, this.config.env);
+    const switches = this.switches;
     if (this.credential !== undefined) {
       let version: CallCredential;
       try {
@@ -219,6 +232,11 @@ class StdioUpstreamSession implements UpstreamSession {
     // After a restart, replay the client's handshake so the new process is in the same
     // protocol state the downstream client believes it is in.
     if (replay && this.initRequest !== undefined) await this.replayHandshake(this.initRequest);
+    // The credential switched while this child was starting: it may hold the old environment.
+    if (this.switches !== switches && this.child === child) {
+      this.respawnWanted = true;
+      if (this.pending.size === 0) this.respawn();
+    }
   }
 
   private async replayHandshake(init: JsonRpcRequest): Promise<void> {

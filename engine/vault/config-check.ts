@@ -6,6 +6,7 @@
 import type { ConnectionConfig, CredentialConfig, TenantConfig } from "../config/types.js";
 import { compileGlob } from "../policy/glob.js";
 import { envVarName, headerName } from "./credential-material.js";
+import { scopeTarget } from "./connection-binding.js";
 import { parseScope } from "./scopes.js";
 
 export interface ConfigProblem {
@@ -46,12 +47,13 @@ export function credentialProblem(tenant: TenantConfig, at: string): ConfigProbl
     // at the other by one edit alone.
     if (!cred.connections.includes(conn.name)) return { path: `${path}.credential`, reason: `credential "${cred.name}" is not bound to connection "${conn.name}" (add it to its connections)` };
     const header = headerName(cred);
-    if (conn.transport === "http" && header !== undefined && Object.keys(conn.headers ?? {}).some((h) => h.toLowerCase() === header)) {
+    if (conn.transport !== "stdio" && header !== undefined && Object.keys(conn.headers ?? {}).some((h) => h.toLowerCase() === header)) {
       return { path: `${path}.headers`, reason: `"${header}" is set by credential "${cred.name}"; remove it from the connection's headers` };
     }
     for (const [j, entry] of (conn.requiredScopes ?? []).entries()) {
-      const toolProblem = syntaxProblem(() => compileGlob(entry.tool));
-      if (toolProblem !== undefined) return { path: `${path}.requiredScopes[${j}].tool`, reason: toolProblem };
+      const { kind, pattern } = scopeTarget(entry);
+      const globProblem = syntaxProblem(() => compileGlob(pattern));
+      if (globProblem !== undefined) return { path: `${path}.requiredScopes[${j}].${kind}`, reason: globProblem };
       const scopeProblem = syntaxProblem(() => parseScope(entry.scope));
       if (scopeProblem !== undefined) return { path: `${path}.requiredScopes[${j}].scope`, reason: scopeProblem };
       if (parseScope(entry.scope).constraints.length > 0) return { path: `${path}.requiredScopes[${j}].scope`, reason: "a required scope has no constraints; constraints belong on the credential's granted scopes" };
@@ -76,14 +78,12 @@ function shapeProblem(cred: CredentialConfig, path: string): ConfigProblem | und
 }
 
 function transportProblem(cred: CredentialConfig, conn: ConnectionConfig): string | undefined {
-  if (conn.transport === "http") {
-    if (cred.type === "env") return `an env credential can only be used by stdio connections; "${conn.name}" is http`;
-    if (headerName(cred) === undefined) return `${cred.type} credentials need "header" to be used by the http connection "${conn.name}"`;
+  if (conn.transport === "http" || conn.transport === "llm") {
+    if (cred.type === "env") return `an env credential can only be used by stdio connections; "${conn.name}" is ${conn.transport}`;
+    if (headerName(cred) === undefined) return `${cred.type} credentials need "header" to be used by the ${conn.transport} connection "${conn.name}"`;
     return undefined;
   }
-  if (cred.type === "oauth-client-credentials") {
-    return `"${conn.name}" is stdio: a child process cannot receive a refreshed OAuth token; use an http connection`;
-  }
+  // An OAuth child gets the access token in `envVar`; each refresh restarts it (version-switch.ts).
   if (cred.type !== "env" && envVarName(cred) === undefined) return `${cred.type} credentials need "envVar" to be used by the stdio connection "${conn.name}"`;
   return undefined;
 }

@@ -30,7 +30,7 @@ export function envVarName(config: CredentialConfig): string | undefined {
   return config.envVar ?? (config.type === "database-url" ? "DATABASE_URL" : undefined);
 }
 
-/** `accessToken` is required for OAuth credentials: the header carries the token, not the client secret. */
+/** `accessToken` is required for OAuth credentials: the header (or variable) carries the token, not the client secret. */
 export function buildMaterial(config: CredentialConfig, secret: string, accessToken?: string): Material {
   const scrub = [secret];
   let headers: Record<string, string> | undefined;
@@ -51,7 +51,8 @@ export function buildMaterial(config: CredentialConfig, secret: string, accessTo
     if (config.type === "database-url") scrub.push(...urlPassword(secret));
   }
   const variable = envVarName(config);
-  if (variable !== undefined && config.type !== "env" && config.type !== "oauth-client-credentials") env = { [variable]: secret };
+  // An OAuth child gets the access token, never the client secret it was exchanged for.
+  if (variable !== undefined && config.type !== "env") env = { [variable]: config.type === "oauth-client-credentials" ? accessToken! : secret };
   return { headers, env, scrub };
 }
 
@@ -90,23 +91,24 @@ export function parseEnvSecret(secret: string): Record<string, string> {
       // JSON.parse quotes the input in its message; the input is the secret.
       throw new Error("env secret: not a valid JSON object");
     }
-    for (const [k, v] of Object.entries(parsed)) {
-      if (typeof v !== "string") throw new Error(`env secret: ${k} must be a string`);
-      env[checkVar(k)] = v;
+    for (const [i, [k, v]] of Object.entries(parsed).entries()) {
+      if (typeof v !== "string") throw new Error(`env secret: the value of entry ${i + 1} must be a string`);
+      env[checkVar(k, `entry ${i + 1}`)] = v;
     }
     return env;
   }
-  for (const line of trimmed.split(/\r?\n/)) {
+  for (const [i, line] of trimmed.split(/\r?\n/).entries()) {
     if (line.trim() === "" || line.trimStart().startsWith("#")) continue;
     const eq = line.indexOf("=");
-    if (eq <= 0) throw new Error("env secret: every line must be KEY=VALUE");
-    env[checkVar(line.slice(0, eq).trim())] = line.slice(eq + 1);
+    if (eq <= 0) throw new Error(`env secret: line ${i + 1} is not KEY=VALUE`);
+    env[checkVar(line.slice(0, eq).trim(), `line ${i + 1}`)] = line.slice(eq + 1);
   }
   return env;
 }
 
-function checkVar(name: string): string {
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`env secret: "${name}" is not a variable name`);
+/** Errors name where in the secret the fault is, never its text: a typo'd line may be a secret value. */
+function checkVar(name: string, where: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`env secret: ${where} does not start with a variable name (letters, digits, _)`);
   return name;
 }
 

@@ -6,7 +6,7 @@
 import type { CredentialConfig } from "../config/types.js";
 import type { CallCredential } from "../upstream/upstream.js";
 import { buildMaterial } from "./credential-material.js";
-import { OAuthTokenSource } from "./oauth-client.js";
+import { OAuthTokenSource, type OAuthToken } from "./oauth-client.js";
 import type { SecretRecord } from "./secret-records.js";
 import type { VaultEvent } from "./vault-events.js";
 
@@ -31,13 +31,21 @@ export class CredentialUnavailableError extends Error {
   }
 }
 
+/** How a version reports back to its credential. */
+export interface VersionHooks {
+  /** The version's scrub values changed (a new OAuth token). */
+  onChange(): void;
+  /** A background token refresh failed. */
+  onTokenError(err: Error): void;
+  /** A token given to children is due for refresh (see CredentialVersion.tokenInEnv). */
+  onRefreshDue(): void;
+}
+
 /** Decrypts a record into a version ready to inject; any failure is a CredentialUnavailableError. */
-export async function openVersion(record: SecretRecord, config: CredentialConfig, ctx: CredentialContext, onChange: () => void): Promise<CredentialVersion> {
+export async function openVersion(record: SecretRecord, config: CredentialConfig, ctx: CredentialContext, hooks: VersionHooks): Promise<CredentialVersion> {
   try {
     const secret = await ctx.decrypt(record);
-    return await CredentialVersion.create(record, config, secret, Date.now(), onChange, (err) =>
-      ctx.emit({ type: "token-refresh-failed", tenant: record.tenant, credential: record.credential, reason: err.message, at: new Date().toISOString() }),
-    );
+    return await CredentialVersion.create(record, config, secret, Date.now(), hooks);
   } catch (err) {
     throw unavailable(config.name, err as Error, record.version);
   }
@@ -57,20 +65,25 @@ export class CredentialVersion implements CallCredential {
   inFlight = 0;
   /** Child processes running with this version in their environment. */
   holds = 0;
-  readonly loadedAt: number;
+  /** The OAuth access token in this version's headers or environment. */
+  token: OAuthToken | undefined;
   private secret: string;
   private oauth: OAuthTokenSource | undefined;
-  /** The previous access token stays scrubbable: a call sent with it may still be answering. */
-  private lastToken: string | undefined;
 
   private constructor(
     readonly record: SecretRecord,
     private readonly config: CredentialConfig,
     secret: string,
-    now: number,
+    /** When the secret was decrypted; a token refresh's successor keeps it (same decrypted secret). */
+    readonly loadedAt: number,
+    /**
+     * An OAuth token handed to stdio children (`envVar`): a child cannot see a new token in its
+     * environment, so a refresh makes a successor version that the credential switches to like
+     * a rotation (drain, then restart the children), instead of updating this one in place.
+     */
+    readonly tokenInEnv: boolean,
   ) {
     this.secret = secret;
-    this.loadedAt = now;
     const m = config.type === "oauth-client-credentials" ? { headers: undefined, env: undefined, scrub: [secret] } : buildMaterial(config, secret);
     this.headers = m.headers;
     this.env = m.env;
@@ -85,30 +98,23 @@ export class CredentialVersion implements CallCredential {
    * Builds a version from its decrypted secret. OAuth versions fetch their first token here,
    * so a rotation to a client secret the token endpoint refuses fails before the switch.
    */
-  static async create(
-    record: SecretRecord,
-    config: CredentialConfig,
-    secret: string,
-    now: number,
-    onChange: () => void,
-    onTokenError: (err: Error) => void,
-  ): Promise<CredentialVersion> {
-    const v = new CredentialVersion(record, config, secret, now);
+  static async create(record: SecretRecord, config: CredentialConfig, secret: string, now: number, hooks: VersionHooks): Promise<CredentialVersion> {
+    const tokenInEnv = config.type === "oauth-client-credentials" && config.envVar !== undefined;
+    const v = new CredentialVersion(record, config, secret, now, tokenInEnv);
     if (config.type !== "oauth-client-credentials") return v;
-    v.oauth = new OAuthTokenSource(
-      config.oauth!,
-      secret,
-      (token) => {
-        const m = buildMaterial(config, v.secret, token.accessToken);
-        v.headers = m.headers;
-        v.scrub = v.lastToken === undefined ? m.scrub : [...m.scrub, v.lastToken];
-        v.lastToken = token.accessToken;
-        onChange();
+    v.oauth = new OAuthTokenSource(config.oauth!, secret, {
+      onToken: (token) => {
+        // In place only for headers read at dispatch; a token for children goes into a successor.
+        if (tokenInEnv) return;
+        v.useToken(token);
+        hooks.onChange();
       },
-      onTokenError,
-    );
+      onError: hooks.onTokenError,
+      onRefreshDue: tokenInEnv ? hooks.onRefreshDue : undefined,
+    });
     try {
-      await v.oauth.token();
+      const token = await v.oauth.token();
+      if (tokenInEnv) v.useToken(token);
     } catch (err) {
       v.drop();
       throw err;
@@ -119,8 +125,33 @@ export class CredentialVersion implements CallCredential {
   /** Ready to inject now, or after the token it needs has been fetched. */
   ready(): CredentialVersion | Promise<CredentialVersion> {
     if (this.oauth === undefined) return this;
+    if (this.tokenInEnv) {
+      this.oauth.touch();
+      return this;
+    }
     const t = this.oauth.token();
     return t instanceof Promise ? t.then(() => this) : this;
+  }
+
+  /** False once a token given to children is past use: calls must wait for the successor. */
+  usable(now = Date.now()): boolean {
+    return !this.tokenInEnv || this.token === undefined || now < this.token.usableUntil;
+  }
+
+  /** The next token for a successor: a fresh one (`force`), or the source's current one if still usable. */
+  nextToken(force: boolean): Promise<OAuthToken> {
+    const source = this.oauth;
+    if (source === undefined) return Promise.reject(new Error("the token source moved to a newer copy of this version"));
+    return Promise.resolve(force ? source.refresh() : source.token());
+  }
+
+  /** The same secret version with a new token; it takes over the token source and its refresh schedule. */
+  successor(token: OAuthToken): CredentialVersion {
+    const next = new CredentialVersion(this.record, this.config, this.secret, this.loadedAt, this.tokenInEnv);
+    next.oauth = this.oauth;
+    this.oauth = undefined;
+    next.useToken(token);
+    return next;
   }
 
   get idle(): boolean {
@@ -132,9 +163,20 @@ export class CredentialVersion implements CallCredential {
     this.oauth?.close();
     this.oauth = undefined;
     this.secret = "";
-    this.lastToken = undefined;
+    this.token = undefined;
     this.headers = undefined;
     this.env = undefined;
     this.scrub = [];
+  }
+
+  private useToken(token: OAuthToken): void {
+    const m = buildMaterial(this.config, this.secret, token.accessToken);
+    this.headers = m.headers;
+    this.env = m.env;
+    // Updated in place, the previous token stays scrubbable: a call sent with it may still be
+    // answering. A successor's predecessor keeps its own token (and is scrubbed while retired).
+    const previous = this.token?.accessToken;
+    this.scrub = previous === undefined || previous === token.accessToken ? m.scrub : [...m.scrub, previous];
+    this.token = token;
   }
 }

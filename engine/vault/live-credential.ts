@@ -1,24 +1,17 @@
 /**
  * One tenant credential at run time: which secret version is active, the decrypted copy (kept
- * only `cacheTtlMs`), the calls in flight on each version, and rotation with drain.
- *
- * Rotation, step by step. A newer version is offered (CLI, schedule, API); from that moment
- * new calls are held, calls already admitted keep their version object (the lease) and finish
- * on it, and the new version is decrypted (and for OAuth its first token fetched) in parallel.
- * When the old version's last call releases its lease, or `drainTimeoutMs` passes, the active
- * version flips and the held calls continue on the new one; stdio upstreams restart their
- * children with the new environment from the switch listeners. If the new version cannot be
- * decrypted or refused by the token endpoint, the rotation is abandoned and held calls go on
- * with the old version: no call fails because of a rotation.
+ * only `cacheTtlMs`), and the leases calls and child processes take on it. How it moves from
+ * one version to the next (rotation, and token refresh for stdio children) without failing a
+ * call is in version-switch.ts.
  */
 import type { CredentialConfig } from "../config/types.js";
 import type { CallCredential, UpstreamCredential } from "../upstream/upstream.js";
 import { CredentialUnavailableError, openVersion, unavailable, type CredentialContext, type CredentialVersion } from "./credential-version.js";
-import { Drain } from "./drain.js";
 import type { Scrubber } from "./masking.js";
 import type { Scope } from "./scopes.js";
 import type { SecretRecord } from "./secret-records.js";
 import { VersionCache } from "./version-cache.js";
+import { VersionSwitch } from "./version-switch.js";
 
 let serials = 0;
 
@@ -26,22 +19,33 @@ export class LiveCredential implements UpstreamCredential {
   /** Distinguishes a replaced credential from its predecessor of the same name. */
   readonly serial = ++serials;
   grants: readonly Scope[] = [];
+  readonly cache: VersionCache;
   private record: SecretRecord | undefined;
   private latest: SecretRecord | undefined;
-  private readonly cache: VersionCache;
   private loading: Promise<CredentialVersion> | undefined;
-  private rotation: Drain | undefined;
-  private readonly switchListeners = new Set<() => void>();
+  private readonly switcher: VersionSwitch;
   private pendingSecret: Promise<unknown> | undefined;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     readonly tenant: string,
     public config: CredentialConfig,
-    private readonly ctx: CredentialContext,
+    readonly ctx: CredentialContext,
   ) {
     this.cache = new VersionCache(ctx.cacheTtlMs);
-    this.sweeper = setInterval(() => this.cache.sweep(this.rotation !== undefined), Math.min(ctx.cacheTtlMs, 30_000));
+    const name = () => this.config.name;
+    this.switcher = new VersionSwitch({
+      tenant,
+      get name() {
+        return name();
+      },
+      cache: this.cache,
+      ctx,
+      open: (record) => this.open(record),
+      switched: (record) => (this.record = record),
+      latest: () => this.latest,
+    });
+    this.sweeper = setInterval(() => this.cache.sweep(this.switcher.drain !== undefined), Math.min(ctx.cacheTtlMs, 30_000));
     this.sweeper.unref();
   }
 
@@ -55,17 +59,18 @@ export class LiveCredential implements UpstreamCredential {
 
   /** The vault stage's lease: the version this call will be injected with. */
   acquire(): CredentialVersion | Promise<CredentialVersion> {
-    const r = this.rotation;
-    if (r !== undefined && r.holding) return r.hold();
+    const d = this.switcher.drain;
+    if (d !== undefined && d.holding) return d.hold();
     const a = this.cache.active;
     // An expired copy that calls are still using stays in use: dropping it would not erase it.
     if (a !== undefined && (this.cache.fresh(a) || !a.idle)) {
+      if (!a.usable()) return this.afterRefresh(a, (drain) => drain.hold());
       a.inFlight++;
       const ready = a.ready();
       if (!(ready instanceof Promise)) return ready;
       return ready.catch((err: Error) => {
         this.release(a);
-        throw this.report(unavailable(this.name, err));
+        throw this.switcher.report(unavailable(this.name, err));
       });
     }
     return this.load().then(() => this.acquire());
@@ -74,17 +79,15 @@ export class LiveCredential implements UpstreamCredential {
   release(lease: CallCredential): void {
     const v = lease as CredentialVersion;
     v.inFlight--;
-    const r = this.rotation;
-    if (r !== undefined && v === r.from && v.inFlight === 0) {
-      r.drained = true;
-      this.maybeSwitch();
-    }
+    this.switcher.released(v);
   }
 
+  /** The version a child spawned now gets in its environment (not counted as a call). */
   current(): CredentialVersion | Promise<CredentialVersion> {
     const a = this.cache.active;
-    if (a !== undefined) return a.ready();
-    return this.load().then((v) => v.ready());
+    if (a === undefined) return this.load().then(() => this.current());
+    if (!a.usable()) return this.afterRefresh(a, (drain) => drain.next());
+    return a.ready();
   }
 
   hold(version: CallCredential): void {
@@ -96,8 +99,7 @@ export class LiveCredential implements UpstreamCredential {
   }
 
   onSwitch(listener: () => void): () => void {
-    this.switchListeners.add(listener);
-    return () => this.switchListeners.delete(listener);
+    return this.switcher.onSwitch(listener);
   }
 
   scrubber(): Scrubber {
@@ -119,27 +121,44 @@ export class LiveCredential implements UpstreamCredential {
   offer(record: SecretRecord): void {
     if (this.latest !== undefined && record.version <= this.latest.version) return;
     this.latest = record;
-    if (this.rotation !== undefined) return;
+    if (this.switcher.drain !== undefined) return;
     if (this.cache.active === undefined) {
       // Nothing decrypted, so nothing in flight and no child holding it: switch at once.
       const from = this.record;
       this.record = record;
-      if (from !== undefined) this.announce(from.version, record.version, performance.now(), 0, 0, 0, false);
+      if (from !== undefined) this.switcher.replacedIdle(from.version, record.version);
       return;
     }
-    this.startRotation(record);
+    this.switcher.rotate(record);
   }
 
   close(): void {
     clearInterval(this.sweeper);
-    const r = this.rotation;
-    if (r !== undefined) {
-      r.stop();
-      r.releaseTo(r.from);
-      this.rotation = undefined;
-    }
+    this.switcher.close();
     this.cache.dropAll();
-    this.switchListeners.clear();
+  }
+
+  /**
+   * The token in `a` (given to children) is past use: new calls and spawns wait for the
+   * refresh's switch. A switch that already gave up waiting (the token endpoint is slower than
+   * `drainTimeoutMs`) leaves nothing to wait for.
+   */
+  private afterRefresh<T>(a: CredentialVersion, wait: (drain: NonNullable<VersionSwitch["drain"]>) => Promise<T>): Promise<T> {
+    this.switcher.refresh(a, true);
+    const d = this.switcher.drain;
+    if (d !== undefined && d.holding) return wait(d);
+    return Promise.reject(this.switcher.report(unavailable(this.name, new Error("its access token expired and no new one has arrived yet"), a.version)));
+  }
+
+  private open(record: SecretRecord): Promise<CredentialVersion> {
+    return openVersion(record, this.config, this.ctx, {
+      onChange: () => this.cache.changed(),
+      onTokenError: (err) => this.ctx.emit({ type: "token-refresh-failed", tenant: this.tenant, credential: this.name, reason: err.message, at: new Date().toISOString() }),
+      onRefreshDue: () => {
+        const a = this.cache.active;
+        if (a !== undefined && a.tokenInEnv) this.switcher.refresh(a, false);
+      },
+    });
   }
 
   private load(): Promise<CredentialVersion> {
@@ -153,7 +172,7 @@ export class LiveCredential implements UpstreamCredential {
         ),
       );
     }
-    const loading = openVersion(record, this.config, this.ctx, () => this.cache.changed()).then(
+    const loading = this.open(record).then(
       (v) => {
         this.loading = undefined;
         if (this.record !== record) {
@@ -165,64 +184,10 @@ export class LiveCredential implements UpstreamCredential {
       },
       (err: Error) => {
         this.loading = undefined;
-        throw this.report(unavailable(this.name, err, record.version));
+        throw this.switcher.report(unavailable(this.name, err, record.version));
       },
     );
     this.loading = loading;
     return loading;
-  }
-
-  private startRotation(record: SecretRecord): void {
-    const from = this.cache.active!;
-    const r = new Drain(from, record, this.ctx.drainTimeoutMs, (d) => {
-      if (this.rotation !== d) return;
-      d.expire();
-      this.maybeSwitch();
-    });
-    this.rotation = r;
-    openVersion(record, this.config, this.ctx, () => this.cache.changed()).then(
-      (v) => {
-        if (this.rotation !== r) return v.drop();
-        r.ready = v;
-        this.cache.stage(v);
-        this.maybeSwitch();
-      },
-      (err: Error) => {
-        if (this.rotation !== r) return;
-        r.stop();
-        this.rotation = undefined;
-        this.cache.stage(undefined);
-        r.releaseTo(from);
-        const reason = err instanceof CredentialUnavailableError ? err.detail : err.message;
-        this.ctx.emit({ type: "rotation-failed", tenant: this.tenant, credential: this.name, from: from.version, to: record.version, reason, at: new Date().toISOString() });
-      },
-    );
-  }
-
-  private maybeSwitch(): void {
-    const r = this.rotation;
-    if (r === undefined || r.ready === undefined || !r.drained) return;
-    r.stop();
-    const next = r.ready;
-    this.cache.activate(next);
-    this.record = r.to;
-    this.rotation = undefined;
-    const { held, maxHoldMs } = r.releaseTo(next);
-    this.announce(r.from.version, next.version, r.startedAt, r.inFlightAtStart, held, maxHoldMs, r.forced);
-    if (this.latest !== undefined && this.latest.version > next.version) this.startRotation(this.latest);
-  }
-
-  /** Logs (and audits) why the credential failed; the agent gets only the error's message. */
-  private report(err: CredentialUnavailableError): CredentialUnavailableError {
-    this.ctx.emit({ type: "credential-unavailable", tenant: this.tenant, credential: this.name, reason: err.detail, at: new Date().toISOString() });
-    return err;
-  }
-
-  private announce(from: number, to: number, startedAt: number, inFlightAtStart: number, held: number, maxHoldMs: number, forced: boolean): void {
-    const drainMs = performance.now() - startedAt;
-    this.ctx.emit({ type: "rotated", tenant: this.tenant, credential: this.name, from, to, drainMs, inFlightAtStart, held, maxHoldMs, forced, at: new Date().toISOString() });
-    // Listeners run synchronously, before the held calls resume (they resume on a later
-    // microtask), so a stdio upstream has begun restarting its child before they reach it.
-    for (const listener of this.switchListeners) listener();
   }
 }

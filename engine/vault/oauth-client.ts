@@ -25,6 +25,19 @@ export class OAuthError extends Error {
 const DEFAULT_LIFETIME_S = 3600;
 const REQUEST_TIMEOUT_MS = 10_000;
 
+export interface OAuthHooks {
+  /** Called with each new token, so injected headers and the scrubber follow it. */
+  onToken(token: OAuthToken): void;
+  /** A refresh ahead of expiry failed; the current token is kept until it runs out. */
+  onError(err: Error): void;
+  /**
+   * When set, a refresh that falls due is handed to the owner instead of being fetched here:
+   * a token given to stdio children cannot change under them, so the owner fetches the next
+   * one and switches to it the way a rotation does.
+   */
+  onRefreshDue?(): void;
+}
+
 export class OAuthTokenSource {
   private current: OAuthToken | undefined;
   private inflight: Promise<OAuthToken> | undefined;
@@ -35,9 +48,7 @@ export class OAuthTokenSource {
   constructor(
     private readonly config: OAuthClientConfig,
     private readonly clientSecret: string,
-    /** Called with each new token, so injected headers and the scrubber follow it. */
-    private readonly onToken: (token: OAuthToken) => void,
-    private readonly onError: (err: Error) => void,
+    private readonly hooks: OAuthHooks,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -46,6 +57,16 @@ export class OAuthTokenSource {
     this.usedSinceFetch = true;
     const t = this.current;
     if (t !== undefined && this.now() < t.usableUntil) return t;
+    return this.fetch();
+  }
+
+  /** The token is in use (by calls or children), so the refresh ahead of expiry should happen. */
+  touch(): void {
+    this.usedSinceFetch = true;
+  }
+
+  /** Fetches a new token now, or joins the fetch already on its way. */
+  refresh(): Promise<OAuthToken> {
     return this.fetch();
   }
 
@@ -61,7 +82,7 @@ export class OAuthTokenSource {
         if (this.closed) return token;
         this.current = token;
         this.usedSinceFetch = false;
-        this.onToken(token);
+        this.hooks.onToken(token);
         this.schedule(token);
         return token;
       },
@@ -81,7 +102,8 @@ export class OAuthTokenSource {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       if (this.closed || !this.usedSinceFetch) return;
-      this.fetch().catch((err: Error) => this.onError(err));
+      if (this.hooks.onRefreshDue !== undefined) this.hooks.onRefreshDue();
+      else this.fetch().catch((err: Error) => this.hooks.onError(err));
     }, Math.max(0, token.refreshAt - this.now()));
     this.timer.unref();
   }

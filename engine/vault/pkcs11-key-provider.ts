@@ -7,12 +7,10 @@
  * highest is active. The PIN comes from an environment variable, never from the config file.
  */
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
 import type * as Pkcs11Module from "pkcs11js";
 import { NONCE_BYTES, TAG_BYTES, VaultIntegrityError } from "./envelope.js";
 import { RootKeyError, refLabel, type KeyProvider, type RootKeyRef } from "./key-provider.js";
-
-type Pkcs11 = typeof Pkcs11Module;
+import { openPkcs11Session, type Pkcs11, type Pkcs11Session } from "./pkcs11-session.js";
 
 export interface Pkcs11Options {
   /** Path to the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
@@ -28,44 +26,32 @@ export class Pkcs11KeyProvider implements KeyProvider {
   readonly kind = "pkcs11";
   private readonly id: string;
   private versions: Array<{ version: number; handle: Buffer }>;
+  private readonly p11: Pkcs11;
+  private readonly lib: Pkcs11Module.PKCS11;
+  private readonly session: Buffer;
   /**
    * A PKCS#11 session runs one cryptographic operation at a time: C_EncryptInit followed by
    * C_Encrypt must not interleave with another caller's Init. The async calls yield to the event
-   * loop between the two, so every operation queues behind the previous one.
+   * loop between the two, so every operation queues behind the previous one. (Other providers
+   * in the process have sessions of their own; see pkcs11-session.ts.)
    */
   private queue: Promise<unknown> = Promise.resolve();
 
   private constructor(
-    private readonly p11: Pkcs11,
-    private readonly lib: Pkcs11Module.PKCS11,
-    private readonly session: Buffer,
+    private readonly shared: Pkcs11Session,
     private readonly options: Pkcs11Options,
   ) {
+    this.p11 = shared.p11;
+    this.lib = shared.lib;
+    this.session = shared.handle;
     this.id = `pkcs11:${options.tokenLabel}/${options.keyLabel}`;
     this.versions = [];
   }
 
   static open(options: Pkcs11Options, create: boolean): Pkcs11KeyProvider {
-    const p11 = loadBinding();
-    const lib = new p11.PKCS11();
+    const shared = openPkcs11Session(options.library, options.tokenLabel, options.pin);
     try {
-      lib.load(options.library);
-      lib.C_Initialize();
-    } catch (err) {
-      throw new RootKeyError(`cannot load PKCS#11 module ${options.library}: ${(err as Error).message}`);
-    }
-    try {
-      const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === options.tokenLabel);
-      if (slot === undefined) throw new RootKeyError(`no PKCS#11 token labelled "${options.tokenLabel}" in ${options.library}`);
-      const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
-      try {
-        lib.C_Login(session, p11.CKU_USER, options.pin);
-      } catch (err) {
-        if ((err as { code?: number }).code !== p11.CKR_USER_ALREADY_LOGGED_IN) {
-          throw new RootKeyError(`PKCS#11 login to token "${options.tokenLabel}" failed: ${(err as Error).message}`);
-        }
-      }
-      const provider = new Pkcs11KeyProvider(p11, lib, session, options);
+      const provider = new Pkcs11KeyProvider(shared, options);
       provider.findVersions();
       if (provider.versions.length === 0) {
         if (!create) throw new RootKeyError(`token "${options.tokenLabel}" has no key labelled "${options.keyLabel}"`);
@@ -73,7 +59,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
       }
       return provider;
     } catch (err) {
-      lib.C_Finalize();
+      shared.close();
       throw err;
     }
   }
@@ -128,12 +114,7 @@ export class Pkcs11KeyProvider implements KeyProvider {
 
   async close(): Promise<void> {
     await this.queue.catch(() => undefined);
-    try {
-      this.lib.C_Logout(this.session);
-      this.lib.C_CloseSession(this.session);
-    } finally {
-      this.lib.C_Finalize();
-    }
+    this.shared.close();
   }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
@@ -185,14 +166,5 @@ export class Pkcs11KeyProvider implements KeyProvider {
       { type: p.CKA_ID, value: Buffer.from(String(version), "ascii") },
     ]);
     this.versions.push({ version, handle });
-  }
-}
-
-/** pkcs11js is a native addon; it is loaded only when a PKCS#11 root key is configured. */
-function loadBinding(): Pkcs11 {
-  try {
-    return createRequire(import.meta.url)("pkcs11js") as Pkcs11;
-  } catch (err) {
-    throw new RootKeyError(`the PKCS#11 binding (npm package pkcs11js) did not load: ${(err as Error).message}; run deploy/local/ensure-deps.sh`);
   }
 }

@@ -1,24 +1,23 @@
 /**
- * The vault at run time: the key ring, the vault file, one LiveCredential per tenant credential
- * and the per-connection bindings the vault & scope stage reads. Config publishes replace the
- * bindings in one assignment (like the gateway's own config swap); the vault file is watched,
- * so a version stored by `sentinel vault put|rotate` in another process starts a rotation here.
+ * The vault at run time: the key ring, the vault file, the tenant credentials and their
+ * connection bindings (credential-set.ts), and the background work: the vault file is watched,
+ * so a version stored by `sentinel vault put|rotate` in another process starts a rotation here,
+ * and the rotation schedule runs hourly.
  */
-import { mkdirSync, watch, type FSWatcher } from "node:fs";
-import { basename, dirname, isAbsolute, join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import type { CredentialConfig, SentinelConfig, VaultConfig } from "../config/types.js";
-import { compileGlob } from "../policy/glob.js";
-import { ConnectionBinding } from "./connection-binding.js";
+import type { ConnectionBinding } from "./connection-binding.js";
 import { secretProblem } from "./credential-material.js";
+import { CredentialSet } from "./credential-set.js";
 import { credentialStatuses, type CredentialStatus } from "./credential-status.js";
 import { KeyRing } from "./key-ring.js";
 import type { CredentialContext } from "./credential-version.js";
-import { LiveCredential } from "./live-credential.js";
+import type { LiveCredential } from "./live-credential.js";
 import { RotationSchedule } from "./rotation-schedule.js";
-import { parseScope } from "./scopes.js";
 import { openRecord, type SecretRecord } from "./secret-records.js";
 import { describeVaultEvent, emitVaultEvent, type VaultEvent } from "./vault-events.js";
 import { DEFAULT_VAULT_FILE, latestVersions, readVaultFile, storeVersion } from "./vault-file.js";
+import { watchVaultFile } from "./vault-file-watch.js";
 
 export const DEFAULT_CACHE_TTL_MS = 300_000;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000;
@@ -34,11 +33,8 @@ export interface VaultOptions {
 export class Vault {
   readonly filePath: string;
   private keyRing: KeyRing | undefined;
-  private readonly credentials = new Map<string, LiveCredential>();
-  private bindings = new Map<string, ConnectionBinding>();
-  private readonly context: CredentialContext;
-  private watcher: FSWatcher | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  private readonly credentials: CredentialSet;
+  private stopWatching: (() => void) | undefined;
   private scheduleTimer: NodeJS.Timeout | undefined;
   private readonly schedule = new RotationSchedule(
     (live, secret) => this.put(live.tenant, live.config, secret, "schedule"),
@@ -49,7 +45,7 @@ export class Vault {
   constructor(private readonly options: VaultOptions) {
     const file = options.config?.file ?? DEFAULT_VAULT_FILE;
     this.filePath = isAbsolute(file) ? file : join(options.dataDir, file);
-    this.context = {
+    const context: CredentialContext = {
       cacheTtlMs: options.config?.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
       drainTimeoutMs: options.config?.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
       decrypt: async (record) => {
@@ -60,6 +56,7 @@ export class Vault {
       },
       emit: (event) => this.emit(event),
     };
+    this.credentials = new CredentialSet(context);
   }
 
   /**
@@ -73,50 +70,16 @@ export class Vault {
   }
 
   binding(tenant: string, connection: string): ConnectionBinding | undefined {
-    return this.bindings.get(`${tenant}/${connection}`);
+    return this.credentials.binding(tenant, connection);
   }
 
   credential(tenant: string, name: string): LiveCredential | undefined {
-    return this.credentials.get(`${tenant}/${name}`);
+    return this.credentials.get(tenant, name);
   }
 
   /** Compiles a validated config's credentials and bindings and swaps them in. */
   publish(config: SentinelConfig): void {
-    const latest = latestVersions(readVaultFile(this.filePath));
-    const seen = new Set<string>();
-    const bindings = new Map<string, ConnectionBinding>();
-    for (const tenant of config.tenants) {
-      for (const cc of tenant.credentials ?? []) {
-        const key = `${tenant.id}/${cc.name}`;
-        seen.add(key);
-        let live = this.credentials.get(key);
-        if (live !== undefined && wireShape(live.config) !== wireShape(cc)) {
-          this.retireLater(live);
-          live = undefined;
-        }
-        if (live === undefined) {
-          live = new LiveCredential(tenant.id, cc, this.context);
-          this.credentials.set(key, live);
-        }
-        live.config = cc;
-        live.grants = (cc.scopes ?? []).map(parseScope);
-        const record = latest.get(key);
-        if (record !== undefined) live.offer(record);
-        else if (cc.bootstrapEnv !== undefined) this.bootstrap(tenant.id, cc, live);
-      }
-      for (const conn of tenant.connections ?? []) {
-        if (conn.credential === undefined) continue;
-        const live = this.credentials.get(`${tenant.id}/${conn.credential}`)!;
-        const table = (conn.requiredScopes ?? []).map((e) => ({ tool: compileGlob(e.tool), scope: parseScope(e.scope) }));
-        bindings.set(`${tenant.id}/${conn.name}`, new ConnectionBinding(live, table));
-      }
-    }
-    for (const [key, live] of this.credentials) {
-      if (seen.has(key)) continue;
-      this.credentials.delete(key);
-      this.retireLater(live);
-    }
-    this.bindings = bindings;
+    this.credentials.publish(config, latestVersions(readVaultFile(this.filePath)), (tenant, cc, live) => this.bootstrap(tenant, cc, live));
     this.watchIfNeeded();
   }
 
@@ -167,7 +130,7 @@ export class Vault {
       this.options.log(`vault: ${(err as Error).message}; keeping the versions already known`);
       return;
     }
-    for (const [key, live] of this.credentials) {
+    for (const [key, live] of this.credentials.entries()) {
       const record = latest.get(key);
       if (record !== undefined) live.offer(record);
     }
@@ -177,7 +140,6 @@ export class Vault {
   rotateDue(now = Date.now()): Promise<void> {
     return this.schedule.run(this.credentials.values(), now);
   }
-
 
   /** Watches the vault file and runs the rotation schedule. */
   start(): void {
@@ -190,27 +152,17 @@ export class Vault {
   }
 
   async close(): Promise<void> {
-    this.watcher?.close();
-    clearTimeout(this.debounce);
+    this.stopWatching?.();
     clearInterval(this.scheduleTimer);
-    for (const live of this.credentials.values()) live.close();
-    this.credentials.clear();
-    this.bindings = new Map();
+    this.credentials.close();
     await this.keyRing?.close();
     this.keyRing = undefined;
   }
 
-  /** Watches the vault file's directory once some credential is configured (creating it, 0700, if needed). */
+  /** Watches the vault file once some credential is configured (creating its directory, 0700, if needed). */
   private watchIfNeeded(): void {
-    if (!this.started || this.watcher !== undefined || !this.inUse) return;
-    const dir = dirname(this.filePath);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const name = basename(this.filePath);
-    this.watcher = watch(dir, { persistent: false }, (_event, changed) => {
-      if (changed !== null && changed !== name) return;
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => this.refresh(), 50);
-    });
+    if (!this.started || this.stopWatching !== undefined || !this.inUse) return;
+    this.stopWatching = watchVaultFile(this.filePath, () => this.refresh());
   }
 
   private bootstrap(tenant: string, config: CredentialConfig, live: LiveCredential): void {
@@ -220,18 +172,8 @@ export class Vault {
     live.expect(pending);
   }
 
-  /** A replaced credential may still have calls finishing on it; its secrets go after the drain window. */
-  private retireLater(live: LiveCredential): void {
-    setTimeout(() => live.close(), this.context.drainTimeoutMs + 1_000).unref();
-  }
-
   private emit(event: VaultEvent): void {
     this.options.log(describeVaultEvent(event));
     emitVaultEvent(event);
   }
-}
-
-/** The fields that decide what goes on the wire; a change means a new LiveCredential. */
-function wireShape(c: CredentialConfig): string {
-  return JSON.stringify([c.type, c.header, c.template, c.envVar, c.username, c.oauth]);
 }

@@ -19,12 +19,16 @@ export class VersionCache {
     return Date.now() - v.loadedAt < this.ttlMs;
   }
 
-  /** `v` becomes active; the one it replaces stays (for its calls and for scrubbing) until idle and past its time. */
-  activate(v: CredentialVersion): void {
+  /**
+   * `v` becomes active; the one it replaces stays (for its calls and for scrubbing) until idle
+   * and past its time. `successor`: `v` is the same secret version with a new token, and the
+   * one it replaces holds a different token that must stay scrubbable like a rotated secret.
+   */
+  activate(v: CredentialVersion, successor = false): void {
     const old = this.active;
     if (old !== undefined && old !== v) {
       // A re-decrypt of the same version after expiry replaces an identical copy: drop it now.
-      if (old.record === v.record && old.idle) old.drop();
+      if (old.record === v.record && old.idle && !successor) old.drop();
       else this.retired.push({ version: old, at: Date.now() });
     }
     this.active = v;

@@ -35,6 +35,30 @@ export const BRIEF_CASES: readonly PolicyCase[] = [
 ];
 
 /**
+ * LLM calls against the brief's rules, judged as the gateway judges them (engine/llm/llm-policy.ts):
+ * the model by `llm.model` rules and the endpoint by `llm.endpoint` rules, each denying by
+ * default, and the stronger of two permitting decisions applying.
+ */
+export interface LlmPolicyCase {
+  readonly label: string;
+  readonly call: Omit<HypotheticalCall, "name" | "target"> & { readonly model: string; readonly endpoint: string };
+  readonly expect: { readonly permitted: boolean; readonly action: string; readonly ruleId: string; readonly target: string };
+}
+
+const embeddingsUsage = (used: number) => ({ "embeddings-dollars-hourly": { used, limit: 25 } });
+
+export const BRIEF_LLM_CASES: readonly LlmPolicyCase[] = [
+  { label: "gpt-4o chat with an SSN in a short prompt goes out redacted", call: { tenant: "acme", model: "gpt-4o", endpoint: "chat.completions", tokens: { in: 1200, out: 0 }, findings: ["us-ssn"] }, expect: { permitted: true, action: "redact", ruleId: "chat-pii-redact", target: "llm.endpoint" } },
+  { label: "gpt-4o chat without PII: no endpoint rule allows it", call: { tenant: "acme", model: "gpt-4o", endpoint: "chat.completions", tokens: { in: 1200, out: 0 }, findings: [] }, expect: { permitted: false, action: "deny", ruleId: "default-deny", target: "llm.endpoint" } },
+  { label: "gpt-4o chat with PII in a 5,000-token prompt: the model rule's condition fails first", call: { tenant: "acme", model: "gpt-4o", endpoint: "chat.completions", tokens: { in: 5000, out: 0 }, findings: ["us-ssn"] }, expect: { permitted: false, action: "deny", ruleId: "default-deny", target: "llm.model" } },
+  { label: "GPT-4O-MINI is judged as gpt-4o-mini", call: { tenant: "acme", model: "GPT-4O-MINI", endpoint: "chat.completions", tokens: { in: 10, out: 0 }, findings: ["email"] }, expect: { permitted: true, action: "redact", ruleId: "chat-pii-redact", target: "llm.endpoint" } },
+  { label: "gpt-3.5 chat: no model rule allows it", call: { tenant: "acme", model: "gpt-3.5-turbo", endpoint: "chat.completions", tokens: { in: 10, out: 0 }, findings: ["us-ssn"] }, expect: { permitted: false, action: "deny", ruleId: "default-deny", target: "llm.model" } },
+  { label: "gpt-4o embeddings under the $25/hr cap", call: { tenant: "acme", model: "gpt-4o", endpoint: "embeddings", tokens: { in: 100, out: 0 }, usage: embeddingsUsage(14.2) }, expect: { permitted: true, action: "allow", ruleId: "gpt4-small-prompts", target: "llm.model" } },
+  { label: "gpt-4o embeddings at the $25/hr cap", call: { tenant: "acme", model: "gpt-4o", endpoint: "embeddings", tokens: { in: 100, out: 0 }, usage: embeddingsUsage(25) }, expect: { permitted: false, action: "deny", ruleId: "default-deny", target: "llm.endpoint" } },
+  { label: "text-embedding-3-small under the cap: no model rule allows it", call: { tenant: "acme", model: "text-embedding-3-small", endpoint: "embeddings", tokens: { in: 100, out: 0 }, usage: embeddingsUsage(1) }, expect: { permitted: false, action: "deny", ruleId: "default-deny", target: "llm.model" } },
+];
+
+/**
  * A rule set of `size` rules shaped like a large tenant's: per-service exact names, prefix
  * globs (`svc42.*`), suffix globs (`*.admin`), conditions on role, department and arguments,
  * and a catch-all deny at the end.

@@ -1,5 +1,7 @@
 // kill -9 under load: every call the client saw answered has its record exactly once, in the
-// spool and in the real Postgres store, and the chain is intact across the crash.
+// spool and in the real Postgres store, and the chain is intact across the crash. Half the
+// workers call an upstream that answers in JSON, half one that streams its answers (SSE), and
+// all of them send notifications between calls: a 202 the client saw is an answer too.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +16,8 @@ import type { SentinelConfig } from "../../engine/config/types.js";
 import { openStore } from "../../engine/store/open-store.js";
 import { spawnGateway, metric, type ChildGateway } from "../support/audit-child.js";
 import { tempDir } from "../support/audit-fixtures.js";
-import { allowAll, MCP_POST_HEADERS, raw, rawSession, startRecordingHttp, type ChildServer, type TestGateway } from "../support/gateway-harness.js";
+import { startConformanceServer, type ConformanceServerHandle } from "../fixtures/conformance-server.js";
+import { allowAll, MCP_POST_HEADERS, messagesOf, raw, rawSession, startRecordingHttp, type ChildServer, type TestGateway } from "../support/gateway-harness.js";
 import { serviceEnv } from "../support/services-env.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,9 +25,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("a gateway killed with kill -9 under load", () => {
   const children: ChildGateway[] = [];
   let upstream: ChildServer | undefined;
+  let streaming: ConformanceServerHandle | undefined;
   afterAll(async () => {
     for (const c of children) await c.kill9().catch(() => undefined);
     upstream?.stop();
+    await streaming?.close();
   });
 
   it("loses no record of an answered call, duplicates none, and keeps its chain intact", { timeout: 180_000 }, async () => {
@@ -32,13 +37,14 @@ describe("a gateway killed with kill -9 under load", () => {
     const dir = tempDir();
     const auditDir = join(dir, "audit");
     upstream = await startRecordingHttp(join(dir, "upstream.jsonl"));
+    streaming = await startConformanceServer(0);
     const key = generateApiKey();
     const tenant = `crash-${randomUUID().slice(0, 8)}`;
     const config: SentinelConfig = {
       version: 1,
       server: { host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, sessionIdleTimeoutMs: 600_000 },
       audit: { dir: auditDir, durability: "written", checkpoint: { everyRecords: 200, intervalMs: 100 }, sinks: { store: { kind: "postgres", url } } },
-      tenants: [{ id: tenant, apiKeys: [{ id: "k", hash: key.hash }], connections: [{ name: "rec", transport: "http", url: upstream.url }], policies: allowAll }],
+      tenants: [{ id: tenant, apiKeys: [{ id: "k", hash: key.hash }], connections: [{ name: "rec", transport: "http", url: upstream.url }, { name: "sse", transport: "http", url: streaming.url }], policies: allowAll }],
     };
 
     const first = await spawnGateway(config);
@@ -46,14 +52,27 @@ describe("a gateway killed with kill -9 under load", () => {
     const gw = { key: key.key, endpoint: (c: string) => `${first.url}/mcp/${c}` } as TestGateway;
     const answered: string[] = [];
     let stop = false;
+    let answeredStreams = 0;
+    let answeredNotifications = 0;
     const worker = async (w: number) => {
-      const sid = await rawSession(gw, "rec", { user: `user-${w}` });
+      const connection = w % 2 === 0 ? "rec" : "sse";
+      const sid = await rawSession(gw, connection, { user: `user-${w}` });
       const headers = { ...MCP_POST_HEADERS, authorization: `Bearer ${key.key}`, "mcp-session-id": sid };
       for (let i = 0; !stop; i++) {
-        const body = JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "echo", arguments: { w, i } } });
-        const reply = await raw(gw.endpoint("rec"), { method: "POST", headers, body }).catch(() => undefined);
+        const body =
+          i % 4 === 3
+            ? JSON.stringify({ jsonrpc: "2.0", method: "notifications/roots/list_changed" })
+            : JSON.stringify({ jsonrpc: "2.0", id: i, method: "tools/call", params: connection === "rec" ? { name: "echo", arguments: { w, i } } : { name: "test_simple_text", arguments: {} } });
+        const reply = await raw(gw.endpoint(connection), { method: "POST", headers, body }).catch(() => undefined);
         if (reply === undefined) return; // the gateway died mid-call: not answered
-        if (reply.status === 200 && (reply.json as { result?: unknown }).result !== undefined) answered.push(reply.headers.get("x-sentinel-trace-id")!);
+        const traceId = reply.headers.get("x-sentinel-trace-id")!;
+        if (reply.status === 202) {
+          answered.push(traceId);
+          answeredNotifications++;
+        } else if (reply.status === 200 && messagesOf(reply).some((m) => m.id === i && m.result !== undefined)) {
+          answered.push(traceId);
+          if (reply.headers.get("content-type")?.startsWith("text/event-stream")) answeredStreams++;
+        }
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
@@ -62,6 +81,8 @@ describe("a gateway killed with kill -9 under load", () => {
     stop = true;
     await Promise.all(workers);
     expect(answered.length).toBeGreaterThan(200);
+    expect(answeredStreams).toBeGreaterThan(20);
+    expect(answeredNotifications).toBeGreaterThan(20);
 
     // Restart on the same spool: the lock of the dead process is taken over, the chain goes on,
     // and what the store had not received yet is shipped now.
@@ -81,7 +102,7 @@ describe("a gateway killed with kill -9 under load", () => {
     const spooled = listSegments(auditDir).flatMap((s) => readFileSync(s.path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as AuditRecord));
     const countIds = (records: AuditRecord[]) => {
       const n = new Map<string, number>();
-      for (const r of records) if (r.kind === "call" && r.method === "tools/call") n.set(r.id, (n.get(r.id) ?? 0) + 1);
+      for (const r of records) if (r.kind === "call") n.set(r.id, (n.get(r.id) ?? 0) + 1);
       return n;
     };
     const inSpool = countIds(spooled);
@@ -95,7 +116,7 @@ describe("a gateway killed with kill -9 under load", () => {
       await verifyStore(store, fromStore, chain);
       expect(fromStore.report()).toMatchObject({ ok: true, chains: [{ chain, records: spooled.length }] });
       const rows = await store.query<{ record_id: string; n: string | number }>(
-        "SELECT record_id, count(*) AS n FROM audit_records WHERE chain_id = $1 AND method = 'tools/call' GROUP BY record_id",
+        "SELECT record_id, count(*) AS n FROM audit_records WHERE chain_id = $1 AND kind = 'call' GROUP BY record_id",
         [chain],
       );
       const inStore = new Map(rows.map((r) => [r.record_id, Number(r.n)]));

@@ -213,3 +213,118 @@ describe("credentials injected into a stdio upstream's environment", () => {
     expect(echo.reply.text).toContain("•••Mn44");
   });
 });
+
+describe("required scopes on resources and prompts", () => {
+  let upstream: CredentialUpstream;
+  let gw: TestGateway;
+  const TOKEN = "ghp_" + "Rs9Pq2Lm7Xc4Vb8Nz1Kd6Hf3Jt0Wy5Ga";
+
+  beforeAll(async () => {
+    upstream = await startCredentialUpstream({ check: (v) => (v === `Bearer ${TOKEN}` ? "scoped" : undefined) });
+    const dataDir = mkdtempSync(join(tmpdir(), "sentinel-vault-"));
+    await seedSecret(dataDir, "acme", "data", TOKEN);
+    gw = await startTestGateway(
+      {
+        credentials: [{ name: "data", type: "bearer", connections: ["data"], scopes: ["db:staging:read", "prompts:basic", 'files:read(uri == "file:///readme.md")'] }],
+        connections: [
+          {
+            name: "data",
+            transport: "http",
+            url: upstream.url,
+            credential: "data",
+            requiredScopes: [
+              { resource: "db://prod/*", scope: "db:prod:read" },
+              { resource: "db://staging/*", scope: "db:staging:read" },
+              { resource: "file:///*", scope: "files:read" },
+              { prompt: "admin-*", scope: "prompts:admin" },
+              { prompt: "*", scope: "prompts:basic" },
+            ],
+          },
+        ],
+        policies: allowAll,
+      },
+      {},
+      { dataDir },
+    );
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+    await upstream?.close();
+  });
+
+  async function send(sid: string, method: string, params: Record<string, unknown>, id = 1) {
+    const reply = await raw(gw.endpoint("data"), {
+      method: "POST",
+      headers: { ...MCP_POST_HEADERS, ...identityHeaders(gw.key), "mcp-session-id": sid },
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+    });
+    return messagesOf(reply)[0] as { result?: Record<string, unknown>; error?: { code: number; data: { code: string; reason: string } } };
+  }
+
+  it.each([
+    ["db://prod/users", "db:prod:read"],
+    // Look-alike spellings are canonicalised before matching, as policy does.
+    ["DB://PROD/users", "db:prod:read"],
+    ["db://ｐｒｏｄ/users", "db:prod:read"],
+    ["db://pro\u200Bd/users", "db:prod:read"],
+  ])("resources/read of %s is refused for lack of %s and never reaches the upstream", async (uri, scope) => {
+    const sid = await rawSession(gw, "data");
+    const before = upstream.calls.length;
+    const answer = await send(sid, "resources/read", { uri });
+    expect(answer.error).toMatchObject({ code: -32005, data: { code: "SENTINEL_SCOPE_DENIED", reason: `credential data lacks scope ${scope}` } });
+    expect(upstream.calls.length).toBe(before);
+  });
+
+  it("resources/read of a resource whose scope the credential grants reaches the upstream with the credential", async () => {
+    const sid = await rawSession(gw, "data");
+    const answer = await send(sid, "resources/read", { uri: "db://staging/users" });
+    expect(answer.result).toMatchObject({ contents: [{ uri: "db://staging/users", text: "contents of db://staging/users" }] });
+    expect(upstream.calls.at(-1)).toMatchObject({ method: "resources/read", tool: "db://staging/users", label: "scoped" });
+  });
+
+  it("a constrained resource grant allows the URI it names and refuses any other", async () => {
+    const sid = await rawSession(gw, "data");
+    expect((await send(sid, "resources/read", { uri: "file:///readme.md" })).result).toBeDefined();
+    const refused = await send(sid, "resources/read", { uri: "file:///etc/passwd" }, 2);
+    expect(refused.error?.data.code).toBe("SENTINEL_SCOPE_DENIED");
+    expect(refused.error?.data.reason).toContain('only where uri == "file:///readme.md"');
+    // The refusal names the constraint, not the URI the caller asked for.
+    expect(refused.error?.data.reason).not.toContain("passwd");
+  });
+
+  it("resources/subscribe is guarded like resources/read", async () => {
+    const sid = await rawSession(gw, "data");
+    expect((await send(sid, "resources/subscribe", { uri: "db://prod/users" })).error?.data.code).toBe("SENTINEL_SCOPE_DENIED");
+  });
+
+  it("prompts/get of a prompt needing a scope the credential lacks is refused; one it grants is served", async () => {
+    const sid = await rawSession(gw, "data");
+    const before = upstream.calls.length;
+    const refused = await send(sid, "prompts/get", { name: "admin-reset", arguments: {} });
+    expect(refused.error).toMatchObject({ data: { code: "SENTINEL_SCOPE_DENIED", reason: "credential data lacks scope prompts:admin" } });
+    expect(upstream.calls.length).toBe(before);
+    const served = await send(sid, "prompts/get", { name: "summarize", arguments: {} }, 2);
+    expect(served.result).toMatchObject({ messages: [{ content: { text: "prompt summarize" } }] });
+  });
+
+  it("completion of a prompt's arguments needs the prompt's scope too", async () => {
+    const sid = await rawSession(gw, "data");
+    const refused = await send(sid, "completion/complete", { ref: { type: "ref/prompt", name: "admin-reset" }, argument: { name: "a", value: "" } });
+    expect(refused.error?.data.code).toBe("SENTINEL_SCOPE_DENIED");
+    const served = await send(sid, "completion/complete", { ref: { type: "ref/prompt", name: "summarize" }, argument: { name: "a", value: "" } }, 2);
+    expect(served.result).toMatchObject({ completion: { values: ["a"] } });
+  });
+
+  it("resources/list, resources/templates/list and prompts/list hide what the credential cannot use", async () => {
+    const sid = await rawSession(gw, "data");
+    const resources = ((await send(sid, "resources/list", {})).result!.resources as Array<{ uri: string }>).map((r) => r.uri);
+    // file:///etc/passwd stays listed: a constrained grant of files:read covers the scope, and
+    // the URI constraint is checked when it is read.
+    expect(resources).toEqual(["db://staging/users", "file:///readme.md", "file:///etc/passwd"]);
+    const templates = ((await send(sid, "resources/templates/list", {}, 2)).result!.resourceTemplates as Array<{ uriTemplate: string }>).map((t) => t.uriTemplate);
+    expect(templates).toEqual(["db://staging/{table}"]);
+    const prompts = ((await send(sid, "prompts/list", {}, 3)).result!.prompts as Array<{ name: string }>).map((p) => p.name);
+    expect(prompts).toEqual(["summarize"]);
+  });
+});

@@ -127,6 +127,8 @@ describe("the record encoder the flusher seals with", () => {
     ["escapes and nesting", { v: 1, kind: "call", id: 'a"b\\c\n', name: "\u2028x\ud83d\ude00", arguments: { z: [1, { b: 2, a: "\u0000" }], a: null }, timings: { total: 1, audit: 2 } }],
     ["an unknown member, encoded generically", { v: 1, kind: "call", id: "x", extra: { b: 1, a: 2 } }],
     ["undefined members", { v: 1, kind: "admin", id: "x", tenant: undefined, admin: { who: "cli", what: [], before: null, after: "h" } }],
+    ["counted tokens and a price, one side uncounted", { v: 1, kind: "call", id: "x", method: "tools/call", tokens: { in: undefined, out: 812 }, cost: { usd: 0.0125 } }],
+    ["a notification's record", { v: 1, kind: "call", id: "x", method: "notifications/cancelled", decision: "pass", outcome: { httpStatus: 202, status: "ok" }, timings: { total: 90, forward: 12 } }],
   ])("writes exactly the canonical encoding of %s", (_label, record) => {
     const { hash: _hash, ...rest } = record;
     expect(canonicalRecordJson(record)).toBe(canonicalJson(rest));

@@ -13,6 +13,8 @@ const custom = (id: string, source: string, extra: Partial<ScanPattern> = {}): S
 describe("normalization", () => {
   it.each([
     ["plain ASCII is the text itself", "abc 123", "abc 123", true],
+    ["ASCII control characters too: no step changes them", "a\u0000b\u007Fc\u001B", "a\u0000b\u007Fc\u001B", true],
+    ["a lone surrogate is not ASCII", "a\uD800b", "a\uD800b", false],
     ["zero-width and bidi characters are dropped", "1\u200B2\u202E3\uFEFF", "123", false],
     ["full-width forms fold to ASCII", "ＡＢＣ１２３＠", "ABC123@", false],
     ["other decimal digits become ASCII digits", "٣٤ ۵۶ ३४", "34 56 34", false],
@@ -143,12 +145,14 @@ describe("the worker pool", () => {
     const guard = compileGuard({ builtins: ["*"] })!;
     const args = guardCorpus(96 * 1024, 5);
     const pool = new ScanPool(1);
+    pool.publish(new Map([["k", guard.spec]]));
     try {
       const body = JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "t", arguments: args } });
       const result = await pool.run({ specKey: "k", spec: guard.spec, json: body, pick: ["params", "arguments"], tokens: "o200k_base" });
       expect(result.leaves).toEqual(guard.scanner.scanValue(args));
       expect(result.tokens).toBeGreaterThan(10_000);
       expect(pool.completed).toBe(1);
+      expect(pool.specsPosted).toBe(0);
     } finally {
       await pool.close();
     }

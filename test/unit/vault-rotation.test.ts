@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CredentialConfig } from "../../engine/config/types.js";
-import type { CredentialVersion } from "../../engine/vault/credential-version.js";
+import { CredentialUnavailableError, type CredentialVersion } from "../../engine/vault/credential-version.js";
 import { KeyRing } from "../../engine/vault/key-ring.js";
 import { LiveCredential } from "../../engine/vault/live-credential.js";
 import { openRecord, sealRecord, type SecretRecord } from "../../engine/vault/secret-records.js";
 import { VAULT_EVENTS_CHANNEL, type VaultEvent } from "../../engine/vault/vault-events.js";
 import { Vault } from "../../engine/vault/vault.js";
+import { startOAuthServer, type OAuthTokenServer } from "../fixtures/oauth-token-server.js";
 
 const config: CredentialConfig = { name: "api", type: "bearer", connections: ["svc"] };
 const ring = KeyRing.open(undefined, mkdtempSync(join(tmpdir(), "sentinel-rot-")), true);
@@ -87,6 +88,70 @@ describe("rotation with drain", () => {
     expect(v.headers).toBeUndefined();
     expect(live.scrubber().empty).toBe(true);
     expect(header((await live.acquire()) as CredentialVersion)).toBe("Bearer secret-one-aaaa");
+  });
+});
+
+describe("an OAuth token given to stdio children (envVar)", () => {
+  let oauth: OAuthTokenServer | undefined;
+  afterEach(async () => {
+    await oauth?.close();
+    oauth = undefined;
+  });
+
+  async function oauthCredential(lifetimeS: number, secrets: () => readonly string[]) {
+    oauth = await startOAuthServer({ clientId: "gw", clientSecrets: secrets, lifetimeS });
+    const events: VaultEvent[] = [];
+    const cfg: CredentialConfig = { name: "api", type: "oauth-client-credentials", envVar: "ACCESS_TOKEN", connections: ["svc"], oauth: { tokenUrl: oauth.tokenUrl, clientId: "gw", refreshBeforeSeconds: lifetimeS / 2 } };
+    const live = new LiveCredential("acme", cfg, { cacheTtlMs: 60_000, drainTimeoutMs: 2_000, decrypt: async (r: SecretRecord) => (await openRecord(ring, r)).toString(), emit: (e) => events.push(e) });
+    open.push(live);
+    live.offer(await seal(1, "client-secret-aaaa"));
+    return { live, events };
+  }
+  const token = (v: CredentialVersion) => v.env?.ACCESS_TOKEN;
+
+  it("a refresh is a switch: the call in flight keeps the old token, new calls wait, then get a successor and the children are told", async () => {
+    const { live, events } = await oauthCredential(3, () => ["client-secret-aaaa"]);
+    const first = (await live.acquire()) as CredentialVersion;
+    const t1 = token(first)!;
+    const switches: string[] = [];
+    live.onSwitch(() => switches.push("switched"));
+    // The refresh falls due after 1.5 s while `first` is still in flight.
+    await new Promise((r) => setTimeout(r, 2_200));
+    const held = live.acquire();
+    expect(held).toBeInstanceOf(Promise);
+    expect(switches).toEqual([]);
+    expect(token(first)).toBe(t1);
+    live.release(first);
+    const next = await held;
+    expect(next).not.toBe(first);
+    expect(next.version).toBe(1);
+    expect(token(next)).toMatch(/^\S{32}$/);
+    expect(token(next)).not.toBe(t1);
+    expect(switches).toEqual(["switched"]);
+    expect(events).toContainEqual(expect.objectContaining({ type: "token-refreshed", version: 1, inFlightAtStart: 1, held: 1, forced: false }));
+    // The old token stays scrubbable while anything could still echo it.
+    expect(live.scrubText(`${t1} ${token(next)}`)).not.toContain(t1.slice(4, -4));
+    live.release(next);
+  });
+
+  it("a token past use holds calls until a new one arrives; when the token endpoint refuses, they fail as unavailable, never go out with the dead token", async () => {
+    let secrets = ["client-secret-aaaa"];
+    const { live, events } = await oauthCredential(2, () => secrets);
+    const first = (await live.acquire()) as CredentialVersion;
+    live.release(first);
+    // The refresh ahead of expiry (at 1 s) switches to a second token that nobody uses, so
+    // nothing refreshes it: it runs out at 3 s.
+    await new Promise((r) => setTimeout(r, 1_800));
+    expect(events.filter((e) => e.type === "token-refreshed")).toHaveLength(1);
+    secrets = [];
+    await new Promise((r) => setTimeout(r, 1_500));
+    await expect(Promise.resolve(live.acquire())).rejects.toBeInstanceOf(CredentialUnavailableError);
+    expect(events).toContainEqual(expect.objectContaining({ type: "credential-unavailable", credential: "api" }));
+    secrets = ["client-secret-aaaa"];
+    const later = (await live.acquire()) as CredentialVersion;
+    expect(later.usable()).toBe(true);
+    expect(token(later)).not.toBe(token(first));
+    live.release(later);
   });
 });
 

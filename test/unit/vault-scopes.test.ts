@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { checkScope, covers, parseScope, ScopeSyntaxError } from "../../engine/vault/scopes.js";
 import { mask, Scrubber } from "../../engine/vault/masking.js";
 import { buildMaterial, secretProblem } from "../../engine/vault/credential-material.js";
+import { ConnectionBinding, type ScopeKind } from "../../engine/vault/connection-binding.js";
+import type { LiveCredential } from "../../engine/vault/live-credential.js";
 
 const grants = (...s: string[]) => s.map(parseScope);
 
@@ -92,10 +94,47 @@ describe("masking and scrubbing", () => {
     ["env", "NOT A LINE", /KEY=VALUE/],
     ["env", '{"A": 1}', /must be a string/],
     ["env", "{broken json sk_live_zzzzzzzz", /not a valid JSON object/],
+    // A line that does not start with a variable name may be a pasted secret value: never quoted.
+    ["env", "A=1\n9sk_live_zzzzzzzz=x", /line 2 does not start with a variable name/],
+    ["env", '{"sk_live_zzzzzzzz!": "x"}', /entry 1 does not start with a variable name/],
     ["api-key", "", /empty/],
   ] as const)("a %s secret %j is refused (%s)", (type, secret, message) => {
     const problem = secretProblem(type, secret);
     expect(problem).toMatch(message);
     expect(problem).not.toContain("sk_live_zzzzzzzz");
+  });
+});
+
+describe("required scopes per kind (connection bindings)", () => {
+  const binding = new ConnectionBinding({} as LiveCredential, [
+    { tool: "repo.*", scope: "repos:read" },
+    { resource: "db://prod/*", scope: "db:prod" },
+    { resource: "db://*", scope: "db:any" },
+    { prompt: "admin-*", scope: "prompts:admin" },
+  ]);
+  const required = (name: string, kind?: ScopeKind) => binding.requiredScope(name, kind)?.source;
+
+  it.each([
+    ["repo.read", undefined, "repos:read"],
+    ["repo.read", "tool", "repos:read"],
+    ["db://prod/users", "resource", "db:prod"],
+    ["db://staging/users", "resource", "db:any"],
+    ["admin-reset", "prompt", "prompts:admin"],
+    ["summarize", "prompt", undefined],
+    // Kinds do not mix: a tool named like a resource glob needs nothing, and the other way round.
+    ["db://prod/users", "tool", undefined],
+    ["repo.read", "resource", undefined],
+    ["admin-reset", "tool", undefined],
+  ] as const)("%s as a %s needs %s", (name, kind, scope) => {
+    expect(required(name, kind)).toBe(scope);
+  });
+
+  it.each(["DB://PROD/users", "db://ｐｒｏｄ/users", "db://pro\u200Bd/users", "db://prоd/users"])("the look-alike %j needs the scope of db://prod/users", (uri) => {
+    expect(required(uri, "resource")).toBe("db:prod");
+  });
+
+  it("says which kinds it guards, so lists of other kinds are not filtered", () => {
+    expect(binding.guards("resource")).toBe(true);
+    expect(new ConnectionBinding({} as LiveCredential, [{ tool: "a", scope: "b" }]).guards("prompt")).toBe(false);
   });
 });

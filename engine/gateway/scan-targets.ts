@@ -1,0 +1,61 @@
+/**
+ * What Content Guard scans in each kind of MCP message, and where it sits.
+ *
+ * Client requests: the text a client sends the server to act on (tool and prompt arguments, the
+ * URI of a resource read, the value being completed). Server requests: `sampling/createMessage`
+ * is an LLM call the server makes through the client, so its prompt (the messages' text and the
+ * system prompt) is scanned like arguments, and the client's answer like a result. Elicitation
+ * answers are what the user typed for the server: they are scanned on their way up.
+ */
+
+export interface ScanTarget {
+  /** How findings name the scanned value: `arguments.user`, `uri`, `params.messages[0]…`. */
+  readonly root: string;
+  /** Where the value sits in the message (the pool picks it from the JSON; redaction puts a string back). */
+  readonly pick: readonly string[];
+}
+
+/** Client requests whose content is scanned, by method. */
+export const REQUEST_TARGETS: Readonly<Record<string, ScanTarget>> = {
+  "tools/call": { root: "arguments", pick: ["params", "arguments"] },
+  "prompts/get": { root: "arguments", pick: ["params", "arguments"] },
+  "resources/read": { root: "uri", pick: ["params", "uri"] },
+  "completion/complete": { root: "argument.value", pick: ["params", "argument", "value"] },
+};
+
+export function valueAt(root: unknown, path: readonly string[]): unknown {
+  let v = root;
+  for (const key of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[key] : undefined;
+  return v;
+}
+
+/**
+ * The text of sampling content (a block or a list of blocks, tool results holding blocks of
+ * their own), at the same paths as in the content: `{ text }` for a text block, `null` for an
+ * image or audio block, whose base64 is no text to scan. Scanning this projection gives leaf
+ * paths that are valid in the original, so redaction applies there directly.
+ */
+function contentText(content: unknown): unknown {
+  if (Array.isArray(content)) return content.map(contentText);
+  if (content === null || typeof content !== "object") return null;
+  const block = content as { type?: unknown; text?: unknown; content?: unknown };
+  if (block.type === "text" && typeof block.text === "string") return { text: block.text };
+  if (block.type === "tool_result" && block.content !== undefined) return { content: contentText(block.content) };
+  return null;
+}
+
+/** The prompt of a `sampling/createMessage` request: its messages' text and its system prompt. */
+export function samplingPrompt(params: Record<string, unknown> | undefined): { messages: unknown[]; systemPrompt?: string } {
+  const messages = Array.isArray(params?.messages) ? params.messages : [];
+  const prompt: { messages: unknown[]; systemPrompt?: string } = {
+    messages: messages.map((m) => ({ content: contentText((m as { content?: unknown } | null)?.content) })),
+  };
+  if (typeof params?.systemPrompt === "string") prompt.systemPrompt = params.systemPrompt;
+  return prompt;
+}
+
+/** The text of a client's sampling answer (CreateMessageResult). */
+export const samplingAnswer = (result: unknown): { content: unknown } => ({ content: contentText((result as { content?: unknown } | null)?.content) });
+
+/** What the user typed into an elicitation form (ElicitResult.content): flat fields, scanned whole. */
+export const elicitationAnswer = (result: unknown): { content: unknown } => ({ content: (result as { content?: unknown } | null)?.content });

@@ -1,0 +1,154 @@
+/**
+ * PKCS#11 modules and token logins shared by every provider in the process.
+ *
+ * Cryptoki is process-wide state: C_Initialize may run once per library in a process (again is
+ * CKR_CRYPTOKI_ALREADY_INITIALIZED) and C_Finalize ends the library for every user of it; a
+ * login, and a logout, apply to every session the process has with that token. So two
+ * providers in one process (a root key and the previous one both in HSMs, or two gateways in
+ * one test process) share one initialised module per library path, finalized when the last
+ * session on it closes, and one login per token, logged out when the last session on that
+ * token closes. Each provider gets its own session, so one provider's multi-step operation
+ * (C_EncryptInit, then C_Encrypt) never interleaves with another's.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { realpathSync } from "node:fs";
+import { createRequire } from "node:module";
+import type * as Pkcs11Module from "pkcs11js";
+import { RootKeyError } from "./key-provider.js";
+
+export type Pkcs11 = typeof Pkcs11Module;
+
+export interface Pkcs11Session {
+  readonly p11: Pkcs11;
+  readonly lib: Pkcs11Module.PKCS11;
+  readonly handle: Buffer;
+  /** Closes this session; the last one on a token logs it out, the last one on a module finalizes it. */
+  close(): void;
+}
+
+interface Token {
+  /** Sessions open on the token through this registry. */
+  sessions: number;
+  /** Compared, never stored in clear: a login is shared, so a second opener must know the PIN too. */
+  readonly pinDigest: Buffer;
+}
+
+interface Module {
+  readonly p11: Pkcs11;
+  readonly lib: Pkcs11Module.PKCS11;
+  readonly tokens: Map<string, Token>;
+  /** False when something else in the process had initialised the library: it finalizes it, not us. */
+  readonly ownsInit: boolean;
+}
+
+const modules = new Map<string, Module>();
+
+/** Libraries initialised through the registry and still in use (for tests and diagnostics). */
+export function openPkcs11Modules(): number {
+  return modules.size;
+}
+
+/** Opens a read-write session on the token labelled `tokenLabel`, logged in as the user. */
+export function openPkcs11Session(library: string, tokenLabel: string, pin: string): Pkcs11Session {
+  const key = canonicalPath(library);
+  const mod = modules.get(key) ?? initialise(library, key);
+  const { p11, lib } = mod;
+  const pinDigest = createHash("sha256").update(pin).digest();
+  let session: Buffer | undefined;
+  try {
+    const known = mod.tokens.get(tokenLabel);
+    if (known !== undefined && !timingSafeEqual(known.pinDigest, pinDigest)) {
+      throw new RootKeyError(`PKCS#11 token "${tokenLabel}" is already logged in in this process with a different PIN`);
+    }
+    const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === tokenLabel);
+    if (slot === undefined) throw new RootKeyError(`no PKCS#11 token labelled "${tokenLabel}" in ${library}`);
+    session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION | p11.CKF_RW_SESSION);
+    if (known === undefined) {
+      try {
+        lib.C_Login(session, p11.CKU_USER, pin);
+      } catch (err) {
+        // Logged in by something outside this registry: the PIN was not checked, so refuse.
+        const code = (err as { code?: number }).code;
+        const why = code === p11.CKR_USER_ALREADY_LOGGED_IN ? "it is already logged in by another user of the library in this process" : (err as Error).message;
+        throw new RootKeyError(`PKCS#11 login to token "${tokenLabel}" failed: ${why}`);
+      }
+      mod.tokens.set(tokenLabel, { sessions: 0, pinDigest });
+    }
+  } catch (err) {
+    if (session !== undefined) lib.C_CloseSession(session);
+    releaseModule(key, mod);
+    throw err;
+  }
+  const token = mod.tokens.get(tokenLabel)!;
+  token.sessions++;
+  const handle = session;
+  let closed = false;
+  return {
+    p11,
+    lib,
+    handle,
+    close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (--token.sessions === 0) {
+          mod.tokens.delete(tokenLabel);
+          // Logging out ends the login for every session on the token: only the last one may.
+          try {
+            lib.C_Logout(handle);
+          } catch {
+            // Already logged out (the token was removed); closing is all that is left.
+          }
+        }
+        lib.C_CloseSession(handle);
+      } finally {
+        releaseModule(key, mod);
+      }
+    },
+  };
+}
+
+function initialise(library: string, key: string): Module {
+  const p11 = loadBinding();
+  const lib = new p11.PKCS11();
+  let ownsInit = true;
+  try {
+    lib.load(library);
+    try {
+      lib.C_Initialize();
+    } catch (err) {
+      if ((err as { code?: number }).code !== p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
+      ownsInit = false;
+    }
+  } catch (err) {
+    throw new RootKeyError(`cannot load PKCS#11 module ${library}: ${(err as Error).message}`);
+  }
+  const mod: Module = { p11, lib, tokens: new Map(), ownsInit };
+  modules.set(key, mod);
+  return mod;
+}
+
+/** Finalizes a module no token uses any more. */
+function releaseModule(key: string, mod: Module): void {
+  if (mod.tokens.size > 0 || modules.get(key) !== mod) return;
+  modules.delete(key);
+  if (mod.ownsInit) mod.lib.C_Finalize();
+}
+
+/** One entry per library file, however its path is spelled (symlinks, `..`). */
+function canonicalPath(library: string): string {
+  try {
+    return realpathSync(library);
+  } catch {
+    return library;
+  }
+}
+
+/** pkcs11js is a native addon; it is loaded only when a PKCS#11 root key is configured. */
+function loadBinding(): Pkcs11 {
+  try {
+    return createRequire(import.meta.url)("pkcs11js") as Pkcs11;
+  } catch (err) {
+    throw new RootKeyError(`the PKCS#11 binding (npm package pkcs11js) did not load: ${(err as Error).message}; run deploy/local/ensure-deps.sh`);
+  }
+}
