@@ -181,7 +181,7 @@ builder.mutationFields((t) => ({
       const record = await vault.put(tenant, config, args.secret, "api");
       const doc = (await ctx.document()) as unknown as SentinelConfig;
       const digest = configDigest(doc);
-      ctx.services.audit?.recordAdminChange({ who: `api:${ctx.caller.id}`, what: [`~secret ${tenant}/${config.name} v${record.version}`], before: digest, after: digest });
+      ctx.services.audit?.recordAdminChange({ who: `api:${ctx.caller.id}`, what: [`~secret ${tenant}/${config.name} v${record.version}`], before: digest, after: digest }, tenant);
       return { record, masked: mask(args.secret) };
     },
   }),

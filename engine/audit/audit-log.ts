@@ -89,9 +89,13 @@ export class AuditLog {
     if (!this.scheduled) this.schedule();
   }
 
-  /** One record per admin change (config apply, reload, later the admin API). */
-  recordAdminChange(change: AdminChange): void {
-    this.pending.push({ v: 1, kind: "admin", id: randomUUID(), time: new Date().toISOString(), admin: change });
+  /**
+   * One record per admin change (config apply, reload, the admin API, vault events). A change
+   * that concerns one tenant (a credential's rotation) carries it, so the tenant's audit query
+   * finds it next to its calls.
+   */
+  recordAdminChange(change: AdminChange, tenant?: string): void {
+    this.pending.push({ v: 1, kind: "admin", id: randomUUID(), time: new Date().toISOString(), tenant, admin: change });
     this.counters.emitted++;
     if (!this.scheduled) this.schedule();
   }

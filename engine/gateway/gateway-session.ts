@@ -161,6 +161,11 @@ export class GatewaySession {
     }
   }
 
+  /** The method of the server request a client response answers (for its audit record), if one awaits it. */
+  answeredMethod(id: JsonRpcId): string | undefined {
+    return this.serverRequests.get(typeof id === "string" ? id : String(id))?.method;
+  }
+
   /** Forwards a client notification or a response to a server request. */
   async deliver(message: JsonRpcMessage, ex: DownstreamExchange): Promise<void> {
     this.lastActive = Date.now();

@@ -9,7 +9,7 @@ import { readIdentity, sameIdentity } from "../auth/identity.js";
 import type { ApiKeyBinding } from "../config/compile-config.js";
 import type { ConnectionConfig } from "../config/types.js";
 import { ERRORS, refuse, type Refusal } from "../errors.js";
-import { isRefusal, isRequest, parseMessage, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc.js";
+import { isRefusal, isRequest, isResponse, parseMessage, type JsonRpcId, type JsonRpcMessage } from "../mcp/jsonrpc.js";
 import { isSupportedProtocolVersion } from "../mcp/protocol.js";
 import type { DownstreamExchange, IncomingRequest } from "./downstream.js";
 import { admit } from "../vault/vault-stage.js";
@@ -110,7 +110,11 @@ export async function handleMcp(gw: Gateway, req: IncomingRequest, ex: Downstrea
   }
   if (isRefusal(session)) return fail(session, requestId);
   ex.setHeader(HEADERS.sessionId, session.id);
-  if (trace !== undefined) noteSession(trace, session);
+  if (trace !== undefined) {
+    noteSession(trace, session);
+    // A client's answer to a server request is recorded with what it answers (sampling/createMessage…).
+    if (isResponse(message)) trace.name = session.answeredMethod(message.id);
+  }
 
   // 3. Content Guard and Token Guard, then policy. Scanning and counting come first because
   //    their findings and counts are policy inputs (`guard.<id>`, `tokens.in`, `usage.<id>`);

@@ -108,24 +108,60 @@ export function openPkcs11Session(library: string, tokenLabel: string, pin: stri
   };
 }
 
+/**
+ * Loaded libraries, kept for the life of the process even after C_Finalize. Dropping the
+ * binding's object would let the garbage collector dlclose the library at some later moment,
+ * unloading code (SoftHSM2 and what it linked) that exit handlers or a re-initialisation may
+ * still reach; loading once and only initialising and finalizing keeps the library mapped.
+ */
+const libraries = new Map<string, { readonly p11: Pkcs11; readonly lib: Pkcs11Module.PKCS11 }>();
+
 function initialise(library: string, key: string): Module {
-  const p11 = loadBinding();
-  const lib = new p11.PKCS11();
+  const { p11, lib } = libraries.get(key) ?? load(library, key);
   let ownsInit = true;
   try {
-    lib.load(library);
-    try {
-      lib.C_Initialize();
-    } catch (err) {
-      if ((err as { code?: number }).code !== p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw err;
-      ownsInit = false;
-    }
+    lib.C_Initialize();
   } catch (err) {
-    throw new RootKeyError(`cannot load PKCS#11 module ${library}: ${(err as Error).message}`);
+    if ((err as { code?: number }).code !== p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+      throw new RootKeyError(`cannot initialise PKCS#11 module ${library}: ${(err as Error).message}`);
+    }
+    ownsInit = false;
   }
   const mod: Module = { p11, lib, tokens: new Map(), ownsInit };
   modules.set(key, mod);
   return mod;
+}
+
+function load(library: string, key: string): { readonly p11: Pkcs11; readonly lib: Pkcs11Module.PKCS11 } {
+  if (libraries.size === 0) process.once("exit", finalizeAll);
+  const p11 = loadBinding();
+  const lib = new p11.PKCS11();
+  try {
+    lib.load(library);
+  } catch (err) {
+    throw new RootKeyError(`cannot load PKCS#11 module ${library}: ${(err as Error).message}`);
+  }
+  const loaded = { p11, lib };
+  libraries.set(key, loaded);
+  return loaded;
+}
+
+/**
+ * At exit, finalizes what is still initialised (a process that ends without closing its
+ * vault). Left initialised, SoftHSM2's own static destructors run during the C library's exit
+ * handlers, after OpenSSL's cleanup, and can crash the exiting process (SoftHSMv2 #635,
+ * openssl#22508); finalizing first leaves them nothing to tear down.
+ */
+function finalizeAll(): void {
+  for (const [key, mod] of modules) {
+    modules.delete(key);
+    if (!mod.ownsInit) continue;
+    try {
+      mod.lib.C_Finalize();
+    } catch {
+      // Exiting anyway.
+    }
+  }
 }
 
 /** Finalizes a module no token uses any more. */

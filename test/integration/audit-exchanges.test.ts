@@ -122,7 +122,7 @@ describe("records of a session with a streaming upstream", () => {
     const answer = await exchange(url, "POST", session, { jsonrpc: "2.0", id: ask.id as string, result: { role: "assistant", content: { type: "text", text: "hello" }, model: "test-model" } });
     expect(answer.status).toBe(202);
     inSpoolNow(answer.traceId);
-    expected.set(answer.traceId, { method: "response", decision: "pass", outcome: { status: "ok", httpStatus: 202 } });
+    expected.set(answer.traceId, { method: "response", name: "sampling/createMessage", decision: "pass", outcome: { status: "ok", httpStatus: 202 } });
     expect(await sampling.next()).toMatchObject({ id: 4, result: { content: [{ text: "LLM response: hello" }] } });
     inSpoolNow(sampling.traceId);
     await sampling.drain();
@@ -150,6 +150,8 @@ describe("records of a session with a streaming upstream", () => {
       expect(mine, `records of ${JSON.stringify(shape)}`).toHaveLength(1);
       expect(mine[0]).toMatchObject({ tenant: "acme", connection: "conf", ...shape });
     }
+    // A stray response answered nothing, so its record names no server request.
+    expect(records.find((r) => r.id === stray.traceId)).not.toHaveProperty("name");
     // Nothing is recorded twice, and nothing the client was not answered for.
     expect(records).toHaveLength(new Set(records.map((r) => r.id)).size);
     expect(records).toHaveLength(expected.size);
