@@ -12,6 +12,7 @@ import type { GatewaySession, ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
 import type { CallFacts } from "./guard-stage.js";
 import type { Decision, PolicyInput } from "../policy/compile-policy.js";
+import { ownEntry } from "../util/own.js";
 
 export interface Verdict {
   readonly refusal?: Refusal;
@@ -46,7 +47,7 @@ export function govern(
     sourceIp,
   };
 
-  const governed = GOVERNED_METHODS[message.method];
+  const governed = ownEntry(GOVERNED_METHODS, message.method);
   if (governed !== undefined) {
     const name = message.params?.[governed.nameParam];
     if (typeof name !== "string") {
@@ -64,7 +65,7 @@ export function govern(
     return { refusal: refuse("SENTINEL_INVALID_PARAMS", 'completion/complete needs a "ref" to a prompt or a resource') };
   }
 
-  const list = LISTS[message.method];
+  const list = ownEntry(LISTS, message.method);
   if (list !== undefined) {
     const rewrite: ResultRewrite = (result) => {
       const items = (result as Record<string, unknown> | undefined)?.[list.key];

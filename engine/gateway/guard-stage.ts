@@ -36,6 +36,7 @@ import type { GatewaySession, ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
 import { resultGuard } from "./result-guard.js";
 import { REQUEST_TARGETS, valueAt, type ScanTarget } from "./scan-targets.js";
+import { ownEntry } from "../util/own.js";
 
 /**
  * Where the stage reports what it priced and what the result guard counted: the call's audit
@@ -64,7 +65,7 @@ export function inspect(gw: Gateway, session: GatewaySession, tenant: RuntimeTen
   const sg = tenant.safeguards;
   const reads = tenant.policy.reads;
   if (sg === undefined && !reads.has("guard") && !reads.has("tokens") && !reads.has("usage")) return undefined;
-  const target = REQUEST_TARGETS[message.method];
+  const target = ownEntry(REQUEST_TARGETS, message.method);
   if (target === undefined) return undefined;
   const name = message.method === "resources/read" ? message.params?.uri : message.params?.name;
   if (typeof name !== "string" && message.method !== "completion/complete") return undefined; // policy refuses it

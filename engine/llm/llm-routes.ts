@@ -4,6 +4,7 @@
  * `llm.endpoint` target's value, and the upstream path under the connection's base URL.
  */
 import type { LlmProvider } from "../config/types.js";
+import { ownEntry } from "../util/own.js";
 
 export const LLM_PATH_PREFIX = "/llm/";
 
@@ -59,7 +60,7 @@ export function parseLlmRoute(path: string): LlmRoute | undefined {
   let rest = slash < 0 ? "" : tail.slice(slash + 1);
   if (rest.startsWith("v1/")) rest = rest.slice(3);
   if (rest.endsWith("/")) rest = rest.slice(0, -1);
-  const endpoint = ENDPOINTS[rest];
+  const endpoint = ownEntry(ENDPOINTS, rest);
   if (endpoint !== undefined) return { kind: "call", connection, endpoint };
   if (rest === "models") return { kind: "models", connection, model: undefined };
   if (rest.startsWith("models/") && rest.length > 7) {

@@ -11,6 +11,7 @@ import type { CredentialVersion } from "./credential-version.js";
 import { CredentialUnavailableError } from "./credential-version.js";
 import { checkScope, covers } from "./scopes.js";
 import type { ConnectionBinding, ScopeKind } from "./connection-binding.js";
+import { ownEntry } from "../util/own.js";
 
 export interface Admission {
   readonly lease: CredentialVersion;
@@ -42,8 +43,8 @@ export function admit(binding: ConnectionBinding, message: JsonRpcRequest): Admi
   const credential = binding.credential;
   const params = message.params ?? {};
   let rewrite: Admission["rewrite"];
-  const guarded = GUARDED[message.method];
-  const list = LISTS[message.method];
+  const guarded = ownEntry(GUARDED, message.method);
+  const list = ownEntry(LISTS, message.method);
   if (guarded !== undefined) {
     // Policy has already refused a governed call without a string name or URI.
     const name = guarded.name(params);
