@@ -34,14 +34,32 @@ export function valueAt(root: unknown, path: readonly string[]): unknown {
  * their own), at the same paths as in the content: `{ text }` for a text block, `null` for an
  * image or audio block, whose base64 is no text to scan. Scanning this projection gives leaf
  * paths that are valid in the original, so redaction applies there directly.
+ *
+ * Every block kind whose words the model reads is projected: a `tool_use` block's `input` (the
+ * model's earlier call, replayed to it), a tool result's `structuredContent`, an embedded
+ * resource's `text` and a resource link's names. Leaving one out would let a server put a
+ * prompt past Content Guard by wrapping it in that kind of block.
  */
 function contentText(content: unknown): unknown {
   if (Array.isArray(content)) return content.map(contentText);
   if (content === null || typeof content !== "object") return null;
-  const block = content as { type?: unknown; text?: unknown; content?: unknown };
-  if (block.type === "text" && typeof block.text === "string") return { text: block.text };
-  if (block.type === "tool_result" && block.content !== undefined) return { content: contentText(block.content) };
-  return null;
+  const block = content as Record<string, unknown>;
+  switch (block.type) {
+    case "text":
+      return typeof block.text === "string" ? { text: block.text } : null;
+    case "tool_use":
+      return { input: block.input };
+    case "tool_result":
+      return { content: contentText(block.content), structuredContent: block.structuredContent };
+    case "resource": {
+      const resource = block.resource as { text?: unknown } | null | undefined;
+      return typeof resource?.text === "string" ? { resource: { text: resource.text } } : null;
+    }
+    case "resource_link":
+      return { uri: block.uri, name: block.name, title: block.title, description: block.description };
+    default:
+      return null;
+  }
 }
 
 /** The prompt of a `sampling/createMessage` request: its messages' text and its system prompt. */

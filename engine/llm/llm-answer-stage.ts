@@ -9,6 +9,10 @@
  *    withheld, response inspection redacts or withholds, and the answer is released once its
  *    audit record is acknowledged.
  *  - A stream: see llm-stream.ts; settled and audited when it ends, however it ends.
+ *
+ * Whatever the provider sends back (error bodies, answers, stream events) has the connection
+ * credential's secrets replaced by their mask first, as on the MCP path: a provider or proxy
+ * that echoes the key it was given ("invalid key sk-…") must not hand it to the agent.
  */
 import type { CallTrace } from "../audit/call-trace.js";
 import { refuse, type Refusal } from "../errors.js";
@@ -52,6 +56,7 @@ export async function answerCall(ctx: AnswerContext): Promise<void> {
   const abort = new AbortController();
   ctx.ex.onAbort(() => abort.abort());
   const reply = await ctx.upstream.request("POST", endpoint.path, JSON.stringify(call.body), ctx.lease, abort.signal);
+  const scrub = secretScrubber(ctx);
   if (isRefusal(reply)) {
     account(ctx, NO_USAGE);
     return ctx.ex.aborted ? release(ctx, CLIENT_LEFT, () => undefined) : ctx.fail(reply);
@@ -62,13 +67,27 @@ export async function answerCall(ctx: AnswerContext): Promise<void> {
     const text = await readText(reply);
     account(ctx, NO_USAGE);
     if (text === undefined) return cutOff(ctx);
-    return release(ctx, outcome(reply.status), () => ctx.ex.sendText(reply.status, text, type ?? "application/json"));
+    return release(ctx, outcome(reply.status), () => ctx.ex.sendText(reply.status, scrub(text), type ?? "application/json"));
   }
-  if (call.stream && type === "text/event-stream") return answerStream(ctx, reply, stripUsage);
-  return answerWhole(ctx, reply);
+  if (call.stream && type === "text/event-stream") return answerStream(ctx, reply, stripUsage, scrub);
+  return answerWhole(ctx, reply, scrub);
 }
 
-async function answerWhole(ctx: AnswerContext, reply: LlmReply): Promise<void> {
+type Scrub = (text: string) => string;
+
+/** The connection credential's scrubber (all versions the vault holds), or the identity. */
+export function secretScrubber(ctx: LlmContext): Scrub {
+  const scrubber = ctx.gw.vault?.binding(ctx.tenant.id, ctx.upstream.name)?.credential.scrubber();
+  return scrubber === undefined || scrubber.empty ? (text) => text : (text) => scrubber.text(text);
+}
+
+/** An SSE event with its data scrubbed (the same object when nothing was found). */
+function scrubEvent(event: SseEvent, scrub: Scrub): SseEvent {
+  const data = scrub(event.data);
+  return data === event.data ? event : { ...event, data };
+}
+
+async function answerWhole(ctx: AnswerContext, reply: LlmReply, scrub: Scrub): Promise<void> {
   const text = await readText(reply);
   if (text === undefined) {
     account(ctx, { in: ctx.inspection.tokensIn, out: 0 });
@@ -96,10 +115,17 @@ async function answerWhole(ctx: AnswerContext, reply: LlmReply): Promise<void> {
     noteFindings(ctx.trace, verdict.findings);
     if (verdict.findings.some((f) => f.action === "redact")) body = JSON.stringify(answer);
   }
+  // Scrubbed as text: a secret is a run of plain characters, the same in the JSON as in the value.
+  body = scrub(body);
   release(ctx, outcome(reply.status), () => ctx.ex.sendText(reply.status, body, "application/json"));
 }
 
-async function answerStream(ctx: AnswerContext, reply: LlmReply, stripUsage: boolean): Promise<void> {
+/**
+ * Events are scrubbed one by one as they go down; a secret split across two events (a model
+ * spelling it out token by token) is not recognised, but a provider echoing the key it was
+ * sent does so in one piece.
+ */
+async function answerStream(ctx: AnswerContext, reply: LlmReply, stripUsage: boolean, scrub: Scrub): Promise<void> {
   const sg = ctx.tenant.safeguards;
   if (answerGuard(sg) === undefined) {
     // Events go down as they arrive, except the one that tells the client the answer is complete:
@@ -107,7 +133,7 @@ async function answerStream(ctx: AnswerContext, reply: LlmReply, stripUsage: boo
     // never holds a finished answer whose record a crash could still lose.
     const stream = ctx.ex.openStream();
     const tail: SseEvent[] = [];
-    const end = await readStream(ctx.endpoint.name, reply, ctx.ex, stripUsage, (event, final) => (final ? tail.push(event) : stream.send(event)));
+    const end = await readStream(ctx.endpoint.name, reply, ctx.ex, stripUsage, (event, final) => (final ? tail.push(scrubEvent(event, scrub)) : stream.send(scrubEvent(event, scrub))));
     account(ctx, usageOf(ctx, end));
     return release(ctx, streamOutcome(end), () => {
       for (const event of tail) stream.send(event);
@@ -127,7 +153,7 @@ async function answerStream(ctx: AnswerContext, reply: LlmReply, stripUsage: boo
   noteFindings(ctx.trace, verdict.findings);
   const stream = ctx.ex.openStream();
   release(ctx, outcome(200), () => {
-    end.events.forEach((held, i) => stream.send(verdict.changed.has(i) ? { ...held.event, data: JSON.stringify(held.data) } : held.event));
+    end.events.forEach((held, i) => stream.send(scrubEvent(verdict.changed.has(i) ? { ...held.event, data: JSON.stringify(held.data) } : held.event, scrub)));
     stream.close();
   });
 }

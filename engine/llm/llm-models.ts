@@ -12,6 +12,7 @@ import { outcome } from "./llm-audit.js";
 import type { LlmContext } from "./llm-context.js";
 import { recordAndRelease } from "../gateway/audited-exchange.js";
 import { isModelName, isObject, MODEL_NAME_RULE } from "./llm-request.js";
+import { secretScrubber } from "./llm-answer-stage.js";
 import { header, passHeaders } from "./llm-upstream.js";
 import { lease as leaseOf, mayUse } from "./llm-vault.js";
 
@@ -54,6 +55,8 @@ export async function listModels(ctx: ModelsContext, model: string | undefined):
       if (!isObject(list) || !Array.isArray(list.data)) return ctx.fail(refuse("SENTINEL_UPSTREAM_PROTOCOL", 'the provider\'s model list has no "data" array'));
       text = JSON.stringify({ ...list, data: list.data.filter((m) => isObject(m) && typeof m.id === "string" && visible(m.id)) });
     }
+    // A provider's error (a 401 naming the key it got) is scrubbed like a call's answer.
+    text = secretScrubber(ctx)(text);
     const send = () => ex.sendText(reply.status, text, type);
     if (trace === undefined) return send();
     recordAndRelease(gw.audit!, trace, outcome(reply.status), send);

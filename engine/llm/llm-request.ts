@@ -4,11 +4,16 @@
  * path in the body so that redaction can rewrite it in place.
  *
  * Prompt text per endpoint:
- *  - chat.completions: every message's `content` (a string, or the `text` of each content
- *    part, whatever its type claims), tool-call `arguments`, legacy `function_call.arguments`;
+ *  - chat.completions: every message's `content` (a string, or the `text` or `refusal` of each
+ *    content part, whatever its type claims), its `refusal` and `name`, tool-call `arguments`
+ *    (custom tool calls' `input`), legacy `function_call.arguments`;
  *  - completions: `prompt` and `suffix`;
  *  - embeddings: `input`;
- *  - responses: `instructions`, and per `input` item its `content`, `arguments` and `output`.
+ *  - responses: `instructions` (a string; anything else is refused, as it could carry text
+ *    unscanned), and per `input` item its `content`, `arguments`, `input` (custom tool calls),
+ *    `output` and reasoning `summary`.
+ * Every one of these is text the provider puts in front of the model: a field left out here is
+ * a way to send the provider what Content Guard never saw.
  * `prompt` and `input` may be token arrays (`[1, 2, 3]` or a list of them): those are counted as
  * their length and, when Content Guard is on, decoded and scanned (token-arrays.ts).
  */
@@ -74,10 +79,15 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
         if (!isObject(m)) return;
         messages++;
         content(m.content, ["messages", i, "content"], leaves);
+        // An assistant message's refusal and a participant name are rendered into the prompt too.
+        if (typeof m.refusal === "string") leaves.push({ path: ["messages", i, "refusal"], text: m.refusal });
+        if (typeof m.name === "string") leaves.push({ path: ["messages", i, "name"], text: m.name });
         if (Array.isArray(m.tool_calls)) {
           m.tool_calls.forEach((call, j) => {
             const fn = isObject(call) ? call.function : undefined;
             if (isObject(fn) && typeof fn.arguments === "string") leaves.push({ path: ["messages", i, "tool_calls", j, "function", "arguments"], text: fn.arguments });
+            const custom = isObject(call) ? call.custom : undefined;
+            if (isObject(custom) && typeof custom.input === "string") leaves.push({ path: ["messages", i, "tool_calls", j, "custom", "input"], text: custom.input });
           });
         }
         if (isObject(m.function_call) && typeof m.function_call.arguments === "string") {
@@ -101,6 +111,7 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
     }
     case "responses": {
       if (typeof body.instructions === "string") leaves.push({ path: ["instructions"], text: body.instructions });
+      else if (body.instructions !== undefined && body.instructions !== null) return refuse("SENTINEL_INVALID_REQUEST", '"instructions" must be a string');
       if (typeof body.input === "string") {
         leaves.push({ path: ["input"], text: body.input });
         messages = 1;
@@ -110,7 +121,9 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
           messages++;
           content(item.content, ["input", i, "content"], leaves);
           if (typeof item.arguments === "string") leaves.push({ path: ["input", i, "arguments"], text: item.arguments });
+          if (typeof item.input === "string") leaves.push({ path: ["input", i, "input"], text: item.input });
           content(item.output, ["input", i, "output"], leaves);
+          content(item.summary, ["input", i, "summary"], leaves);
         });
       } else if (body.input !== undefined) return refuse("SENTINEL_INVALID_REQUEST", '"input" must be a string or an array of items');
       break;
@@ -119,7 +132,7 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
   return { body, model, stream, choices, leaves, tokenArrays, messages };
 }
 
-/** A message content: a string, one part, or a list of parts; every part's string `text` is prompt text. */
+/** A message content: a string, one part, or a list of parts; every part's string `text` or `refusal` is prompt text. */
 function content(value: unknown, path: PathSegment[], into: PromptLeaf[]): void {
   if (typeof value === "string") into.push({ path, text: value });
   else if (Array.isArray(value)) value.forEach((part, k) => onePart(part, [...path, k], into));
@@ -127,7 +140,10 @@ function content(value: unknown, path: PathSegment[], into: PromptLeaf[]): void 
 }
 
 function onePart(part: unknown, path: PathSegment[], into: PromptLeaf[]): void {
-  if (isObject(part) && typeof part.text === "string") into.push({ path: [...path, "text"], text: part.text });
+  if (!isObject(part)) return;
+  if (typeof part.text === "string") into.push({ path: [...path, "text"], text: part.text });
+  // `{ type: "refusal", refusal }` parts (assistant history) carry their text under another key.
+  if (typeof part.refusal === "string") into.push({ path: [...path, "refusal"], text: part.refusal });
 }
 
 /** `prompt` / `input`: a string, a list of strings, a token array, or a list of token arrays. */

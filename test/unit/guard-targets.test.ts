@@ -47,6 +47,50 @@ describe("the text of a sampling request", () => {
     expect((p.messages[2]!.content as Array<Record<string, unknown>>)[1]!.data).toBe("123-45-6789");
   });
 
+  // A server could wrap its prompt in any block kind the client's model reads; before these were
+  // projected, each of them reached the client unscanned.
+  it("includes tool_use input, a tool result's structured content, embedded resources and resource links", () => {
+    const p = {
+      messages: [
+        { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "lookup", input: { query: "ssn 123-45-6789", nested: ["078-05-1120"] } }] },
+        {
+          role: "user",
+          content: [
+            {
+              type: "tool_result",
+              toolUseId: "t1",
+              content: [
+                { type: "resource", resource: { uri: "file:///a.txt", mimeType: "text/plain", text: "record 123-45-6789" } },
+                { type: "resource", resource: { uri: "file:///b.bin", blob: "MTIzLTQ1LTY3ODk=" } },
+                { type: "resource_link", uri: "file:///123-45-6789", name: "n", description: "about 078-05-1120" },
+              ],
+              structuredContent: { owner: { ssn: "123-45-6789" } },
+            },
+          ],
+        },
+      ],
+    };
+    const leaves = guard.scanner.scanValue(samplingPrompt(p));
+    expect(toFindings("params", leaves, guard.spec.patterns).map((f) => f.path)).toEqual([
+      "params.messages[0].content[0].input.query",
+      "params.messages[0].content[0].input.nested[0]",
+      "params.messages[1].content[0].content[0].resource.text",
+      "params.messages[1].content[0].content[2].uri",
+      "params.messages[1].content[0].content[2].description",
+      "params.messages[1].content[0].structuredContent.owner.ssn",
+    ]);
+    redactLeaves(p, leaves, () => true, () => "SSN");
+    const text = JSON.stringify(p);
+    expect(text).not.toMatch(/123-45-6789|078-05-1120/);
+    // A blob is media, passed as it came.
+    expect(text).toContain("MTIzLTQ1LTY3ODk=");
+  });
+
+  it("of a sampling answer includes a tool_use block's input", () => {
+    const result = { role: "assistant", model: "m", content: [{ type: "tool_use", id: "t2", name: "send", input: { to: "ssn 123-45-6789" } }] };
+    expect(toFindings("result", guard.scanner.scanValue(samplingAnswer(result)), guard.spec.patterns).map((f) => f.path)).toEqual(["result.content[0].input.to"]);
+  });
+
   it("of a request without messages is empty", () => {
     expect(guard.scanner.scanValue(samplingPrompt(undefined))).toEqual([]);
     expect(guard.scanner.scanValue(samplingPrompt({ messages: "nope" }))).toEqual([]);
