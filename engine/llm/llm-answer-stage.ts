@@ -61,7 +61,7 @@ export async function answerCall(ctx: AnswerContext): Promise<void> {
     account(ctx, NO_USAGE);
     return ctx.ex.aborted ? release(ctx, CLIENT_LEFT, () => undefined) : ctx.fail(reply);
   }
-  passHeaders(reply, ctx.ex);
+  passHeaders(reply, ctx.ex, scrub);
   const type = header(reply.headers, "content-type")?.split(";")[0]?.trim().toLowerCase();
   if (reply.status < 200 || reply.status >= 300) {
     const text = await readText(reply);

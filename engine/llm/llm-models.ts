@@ -41,7 +41,8 @@ export async function listModels(ctx: ModelsContext, model: string | undefined):
   try {
     const reply = await upstream.request("GET", model === undefined ? "models" : `models/${encodeURIComponent(model)}`, undefined, lease);
     if (isRefusal(reply)) return ctx.fail(reply);
-    passHeaders(reply, ex);
+    const scrub = secretScrubber(ctx);
+    passHeaders(reply, ex, scrub);
     const type = header(reply.headers, "content-type")?.split(";")[0]?.trim().toLowerCase() ?? "application/json";
     let text = await reply.body.text();
     if (reply.status === 200 && model === undefined) {
@@ -56,7 +57,7 @@ export async function listModels(ctx: ModelsContext, model: string | undefined):
       text = JSON.stringify({ ...list, data: list.data.filter((m) => isObject(m) && typeof m.id === "string" && visible(m.id)) });
     }
     // A provider's error (a 401 naming the key it got) is scrubbed like a call's answer.
-    text = secretScrubber(ctx)(text);
+    text = scrub(text);
     const send = () => ex.sendText(reply.status, text, type);
     if (trace === undefined) return send();
     recordAndRelease(gw.audit!, trace, outcome(reply.status), send);

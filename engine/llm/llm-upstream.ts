@@ -93,9 +93,15 @@ export function header(headers: LlmReply["headers"], name: string): string | und
 /** Provider headers a client may rely on (request ids for support, rate-limit state, when to retry). */
 const PASSED = new Set(["x-request-id", "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms"]);
 
-export function passHeaders(reply: LlmReply, ex: DownstreamExchange): void {
-  for (const [name, value] of Object.entries(reply.headers)) {
-    if (value === undefined || !(PASSED.has(name) || name.startsWith("x-ratelimit-"))) continue;
-    ex.setHeader(name, Array.isArray(value) ? value.join(", ") : value);
+/**
+ * Passes those headers on, except one that quotes a secret of the credential (a provider may
+ * echo the key anywhere). It is dropped rather than masked: the mask's dots are not ASCII, and
+ * a header value must be.
+ */
+export function passHeaders(reply: LlmReply, ex: DownstreamExchange, scrub: (text: string) => string): void {
+  for (const [name, raw] of Object.entries(reply.headers)) {
+    if (raw === undefined || !(PASSED.has(name) || name.startsWith("x-ratelimit-"))) continue;
+    const value = Array.isArray(raw) ? raw.join(", ") : raw;
+    if (scrub(value) === value) ex.setHeader(name, value);
   }
 }

@@ -297,6 +297,8 @@ describe("the LLM path against a hostile agent", () => {
       expect(reply.status).toBe(200);
       expect(reply.text).not.toContain(PROVIDER_KEY);
       expect((reply.json as Json).system_fingerprint).toBe(`fp ${MASKED}`);
+      // The provider's request id is passed on for support, but not one that quotes the key.
+      expect(reply.headers.get("x-request-id")).toBeNull();
     });
 
     it("stream events carrying the key reach the agent masked", async () => {
