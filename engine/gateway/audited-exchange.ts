@@ -14,6 +14,7 @@
 import { performance } from "node:perf_hooks";
 import type { Refusal } from "../errors.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { Metadata } from "../auth/identity.js";
 import type { CallTrace } from "../audit/call-trace.js";
 import { storedArguments, type AuditOutcome } from "../audit/record.js";
 import type { JsonRpcId, JsonRpcMessage } from "../mcp/jsonrpc.js";
@@ -92,10 +93,15 @@ export class AuditedExchange implements DownstreamExchange {
 /** Identity from the session, fixed at initialize. */
 export function noteSession(trace: CallTrace, session: GatewaySession): void {
   trace.session = session.id;
-  trace.user = session.owner.identity.user;
-  const role = session.owner.identity.metadata.role;
+  noteCaller(trace, session.owner.identity.user, session.owner.identity.metadata);
+}
+
+/** Who called: the stated user, role and metadata (an LLM call has them without a session). */
+export function noteCaller(trace: CallTrace, user: string | undefined, metadata: Metadata): void {
+  trace.user = user;
+  const role = metadata.role;
   trace.role = typeof role === "string" ? role : undefined;
-  trace.metadata = session.owner.identity.metadata;
+  trace.metadata = metadata;
 }
 
 /**
@@ -119,10 +125,15 @@ export function notePolicy(trace: CallTrace, verdict: Verdict | undefined, messa
 
 /** Records a refusal (a decision of its own unless policy made it) and releases it once acknowledged. */
 export function auditRefusal(audit: AuditLog, trace: CallTrace, refusal: Refusal, status: number, body: unknown, send: () => void): void {
+  noteRefusal(trace, refusal);
+  recordAndRelease(audit, trace, outcomeOf(body, status), send);
+}
+
+/** A refusal's decision and reason on the record. */
+export function noteRefusal(trace: CallTrace, refusal: Refusal): void {
   if (trace.decision === "pass") trace.decision = "refuse";
   // Arguments Content Guard refused hold what it found: never store their values, whatever the mode.
   if (refusal.code === "SENTINEL_CONTENT_BLOCKED") trace.args = storedArguments(trace.args, "redacted");
   trace.reason = refusal.reason;
   if (refusal.ruleId !== undefined) trace.ruleId = refusal.ruleId;
-  recordAndRelease(audit, trace, outcomeOf(body, status), send);
 }

@@ -11,26 +11,9 @@
  * `cost` are what the call used and cost.
  */
 import type { CallTrace } from "../audit/call-trace.js";
-import { storedArguments, type AuditOutcome } from "../audit/record.js";
-import type { Refusal } from "../errors.js";
-import type { Metadata } from "../auth/identity.js";
+import type { AuditOutcome } from "../audit/record.js";
 import { MICROS_PER_DOLLAR } from "../limits/prices.js";
 import type { TokenUsage } from "./llm-usage.js";
-
-export function noteCaller(trace: CallTrace, user: string | undefined, metadata: Metadata): void {
-  trace.user = user;
-  const role = metadata.role;
-  trace.role = typeof role === "string" ? role : undefined;
-  trace.metadata = metadata;
-}
-
-export function noteRefusal(trace: CallTrace, refusal: Refusal): void {
-  if (trace.decision === "pass") trace.decision = "refuse";
-  // A prompt Content Guard refused holds what it found: never store its values, whatever the mode.
-  if (refusal.code === "SENTINEL_CONTENT_BLOCKED") trace.args = storedArguments(trace.args, "redacted");
-  trace.reason = refusal.reason;
-  if (refusal.ruleId !== undefined) trace.ruleId = refusal.ruleId;
-}
 
 export function noteUsage(trace: CallTrace, used: TokenUsage, micros: number): void {
   trace.tokens = { in: used.in, out: used.out };

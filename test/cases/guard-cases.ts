@@ -149,7 +149,7 @@ const WORDS = (
 ).split(" ");
 
 /** A deterministic generator (mulberry32), so every run scans the same bytes. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

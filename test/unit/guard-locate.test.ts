@@ -10,7 +10,7 @@ import { LOCATE_MIN_BYTES, OVERLAP_BYTES, STEP_BYTES } from "../../engine/guard/
 import { maxMatchBytes } from "../../engine/guard/match-length.js";
 import { normalizeForScan } from "../../engine/guard/normalize.js";
 import { Scanner, type TextMatch } from "../../engine/guard/scan.js";
-import { BUILTIN_CASES, guardCorpus } from "../cases/guard-cases.js";
+import { BUILTIN_CASES, guardCorpus, prng } from "../cases/guard-cases.js";
 
 const guard = compileGuard({
   builtins: BUILTIN_PATTERNS.map((p) => p.id),
@@ -22,17 +22,6 @@ const singles = guard.spec.patterns.map((p) => new Scanner({ patterns: [p] }));
 function reference(text: string): TextMatch[] {
   const all = singles.flatMap((s, p) => s.scanText(text).map((m) => ({ ...m, pattern: p })));
   return all.sort((a, b) => a.start - b.start || a.pattern - b.pattern);
-}
-
-/** A deterministic generator, so a failure names a seed that reproduces it. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VALUES = ["123-45-6789", "4111 1111 1111 1111", "(415) 555-2671", "10.0.0.1", "AKIAIOSFODNN7EXAMPLE", "+14155552671", "DE89 3704 0044 0532 0130 00", "2001:db8::ff00:42:8329", "falcon", "alice@example.com", "078-05-1120"];
