@@ -77,7 +77,8 @@ export class Pkcs11KeyProvider implements KeyProvider {
     return this.serial(async () => {
       const nonce = randomBytes(NONCE_BYTES);
       this.lib.C_EncryptInit(this.session, this.gcm(nonce, aad), key.handle);
-      const sealed = await this.lib.C_EncryptAsync(this.session, dataKey, Buffer.alloc(dataKey.length + TAG_BYTES));
+      const out = Buffer.alloc(dataKey.length + TAG_BYTES);
+      const sealed = this.shared.threaded ? await this.lib.C_EncryptAsync(this.session, dataKey, out) : this.lib.C_Encrypt(this.session, dataKey, out);
       return Buffer.concat([nonce, sealed]);
     });
   }
@@ -88,7 +89,8 @@ export class Pkcs11KeyProvider implements KeyProvider {
     return this.serial(async () => {
       this.lib.C_DecryptInit(this.session, this.gcm(wrapped.subarray(0, NONCE_BYTES), aad), key.handle);
       try {
-        return await this.lib.C_DecryptAsync(this.session, wrapped.subarray(NONCE_BYTES), Buffer.alloc(wrapped.length));
+        const out = Buffer.alloc(wrapped.length);
+        return this.shared.threaded ? await this.lib.C_DecryptAsync(this.session, wrapped.subarray(NONCE_BYTES), out) : this.lib.C_Decrypt(this.session, wrapped.subarray(NONCE_BYTES), out);
       } catch (err) {
         // Tokens report a failed GCM tag check differently (SoftHSM2 says CKR_GENERAL_ERROR).
         throw new VaultIntegrityError(`data key under root key ${refLabel(ref)}: the HSM refused to unwrap it (${(err as Error).message}); altered record or wrong key`);

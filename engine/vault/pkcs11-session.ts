@@ -9,6 +9,14 @@
  * session on it closes, and one login per token, logged out when the last session on that
  * token closes. Each provider gets its own session, so one provider's multi-step operation
  * (C_EncryptInit, then C_Encrypt) never interleaves with another's.
+ *
+ * Wrapping runs on libuv's thread pool (the binding's async calls) while the event loop goes on
+ * opening sessions and starting other operations, so the library is entered from several
+ * threads at once. Cryptoki allows that only when C_Initialize was told the application is
+ * multi-threaded: with no arguments a library may skip its own locking (SoftHSM2 does, and then
+ * corrupts its heap under concurrent calls). The registry asks for CKF_OS_LOCKING_OK; a library
+ * that cannot lock (CKR_CANT_LOCK), or one initialised by someone else in whatever mode they
+ * chose, is called from the event loop thread only (`threaded: false`).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { realpathSync } from "node:fs";
@@ -22,6 +30,8 @@ export interface Pkcs11Session {
   readonly p11: Pkcs11;
   readonly lib: Pkcs11Module.PKCS11;
   readonly handle: Buffer;
+  /** True when the library may be called from other threads (the binding's async calls). */
+  readonly threaded: boolean;
   /** Closes this session; the last one on a token logs it out, the last one on a module finalizes it. */
   close(): void;
 }
@@ -39,6 +49,8 @@ interface Module {
   readonly tokens: Map<string, Token>;
   /** False when something else in the process had initialised the library: it finalizes it, not us. */
   readonly ownsInit: boolean;
+  /** Initialised with CKF_OS_LOCKING_OK, so concurrent calls from several threads are safe. */
+  readonly threaded: boolean;
 }
 
 const modules = new Map<string, Module>();
@@ -52,7 +64,7 @@ export function openPkcs11Modules(): number {
 export function openPkcs11Session(library: string, tokenLabel: string, pin: string): Pkcs11Session {
   const key = canonicalPath(library);
   const mod = modules.get(key) ?? initialise(library, key);
-  const { p11, lib } = mod;
+  const { p11, lib, threaded } = mod;
   const pinDigest = createHash("sha256").update(pin).digest();
   let session: Buffer | undefined;
   try {
@@ -87,6 +99,7 @@ export function openPkcs11Session(library: string, tokenLabel: string, pin: stri
     p11,
     lib,
     handle,
+    threaded,
     close() {
       if (closed) return;
       closed = true;
@@ -118,16 +131,28 @@ const libraries = new Map<string, { readonly p11: Pkcs11; readonly lib: Pkcs11Mo
 
 function initialise(library: string, key: string): Module {
   const { p11, lib } = libraries.get(key) ?? load(library, key);
+  const refused = (err: unknown) => new RootKeyError(`cannot initialise PKCS#11 module ${library}: ${(err as Error).message}`);
+  const code = (err: unknown) => (err as { code?: number }).code;
   let ownsInit = true;
+  let threaded = true;
   try {
-    lib.C_Initialize();
+    lib.C_Initialize({ flags: p11.CKF_OS_LOCKING_OK });
   } catch (err) {
-    if ((err as { code?: number }).code !== p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
-      throw new RootKeyError(`cannot initialise PKCS#11 module ${library}: ${(err as Error).message}`);
+    if (code(err) === p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+      ownsInit = false;
+      threaded = false;
+    } else if (code(err) === p11.CKR_CANT_LOCK) {
+      threaded = false;
+      try {
+        lib.C_Initialize();
+      } catch (again) {
+        throw refused(again);
+      }
+    } else {
+      throw refused(err);
     }
-    ownsInit = false;
   }
-  const mod: Module = { p11, lib, tokens: new Map(), ownsInit };
+  const mod: Module = { p11, lib, tokens: new Map(), ownsInit, threaded };
   modules.set(key, mod);
   return mod;
 }

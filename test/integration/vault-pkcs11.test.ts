@@ -3,7 +3,7 @@
  * that). Each run initialises its own token in a temporary SOFTHSM2_CONF, so it never touches
  * the system token store. Missing SoftHSM2 fails these tests: they are never skipped.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -16,10 +16,10 @@ import { runAuditCommand } from "../../engine/cli/audit-command.js";
 import type { RootKeyConfig } from "../../engine/config/types.js";
 import { VaultIntegrityError } from "../../engine/vault/envelope.js";
 import { KeyRing } from "../../engine/vault/key-ring.js";
-import { openPkcs11Modules } from "../../engine/vault/pkcs11-session.js";
+import { openPkcs11Modules, openPkcs11Session } from "../../engine/vault/pkcs11-session.js";
 import { openRecord, rewrapRecord, sealRecord } from "../../engine/vault/secret-records.js";
 import { startCredentialUpstream, type CredentialUpstream } from "../fixtures/credential-upstream.js";
-import { allowAll, identityHeaders, MCP_POST_HEADERS, messagesOf, raw, rawSession, startTestGateway, type TestGateway } from "../support/gateway-harness.js";
+import { allowAll, identityHeaders, REPO_ROOT, MCP_POST_HEADERS, messagesOf, raw, rawSession, startTestGateway, type TestGateway } from "../support/gateway-harness.js";
 import { seedSecret } from "../support/vault-seed.js";
 
 const LIBS = ["/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so", "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"];
@@ -68,7 +68,7 @@ describe("PKCS#11 root key (SoftHSM2)", () => {
     const p11 = createRequire(import.meta.url)("pkcs11js") as typeof Pkcs11;
     const lib = new p11.PKCS11();
     lib.load(library);
-    lib.C_Initialize();
+    lib.C_Initialize({ flags: p11.CKF_OS_LOCKING_OK });
     try {
       const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === "sentinel-ci")!;
       const session = lib.C_OpenSession(slot, p11.CKF_SERIAL_SESSION);
@@ -169,6 +169,64 @@ describe("several PKCS#11 providers in one process", () => {
       expect((await openRecord(ring, record)).toString()).toBe(SECRET);
     } finally {
       await ring.close();
+    }
+  });
+});
+
+describe("one library entered from several threads", () => {
+  it("unwraps on the thread pool for three keys on two tokens while the event loop opens and closes other sessions, without corrupting the library", async () => {
+    const rounds = 300;
+    const child = spawn(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/fixtures/pkcs11-load.ts")], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, SENTINEL_LOAD_HSM: JSON.stringify(hsm), SENTINEL_LOAD_HSM_B: JSON.stringify(hsmB), SENTINEL_LOAD_ROUNDS: String(rounds) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (err += b.toString()));
+    // A corrupted library can also spin forever: a run that takes this long has hung.
+    const hung = setTimeout(() => child.kill("SIGKILL"), 40_000);
+    const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((r) => child.once("exit", (c, s) => r([c, s])));
+    clearTimeout(hung);
+    // Initialised without CKF_OS_LOCKING_OK, SoftHSM2 runs unlocked, and this process dies of
+    // SIGSEGV or a heap abort, or hangs.
+    expect({ code, signal, err }).toEqual({ code: 0, signal: null, err: "" });
+    const result = JSON.parse(out) as { unwrapped: number; churned: number };
+    expect(result.unwrapped).toBe(rounds * 6);
+    expect(result.churned).toBeGreaterThan(0);
+  });
+
+  it("a library some other part of the process initialised, in a mode it cannot know, is only called from the event loop thread", async () => {
+    const p11 = createRequire(import.meta.url)("pkcs11js") as typeof Pkcs11;
+    const outside = new p11.PKCS11();
+    outside.load(library);
+    // No arguments: the outside user promises Cryptoki a single thread.
+    outside.C_Initialize();
+    try {
+      const session = openPkcs11Session(library, "sentinel-ci", "1234");
+      expect(session.threaded).toBe(false);
+      session.close();
+      const ring = KeyRing.open({ rootKey: onToken(hsm, "outside-init") }, tmpdir(), true);
+      try {
+        const records = await Promise.all(Array.from({ length: 10 }, (_, i) => sealRecord(ring, { ...address, version: i + 1 }, Buffer.from(SECRET), "test")));
+        const opened = await Promise.all(records.map((r) => openRecord(ring, r)));
+        expect(opened.map(String)).toEqual(records.map(() => SECRET));
+      } finally {
+        await ring.close();
+      }
+    } finally {
+      // The registry did not initialise the library, so it left finalizing to its owner.
+      outside.C_Finalize();
+    }
+  });
+
+  it("the registry's own initialisation asks the library for OS locking", () => {
+    const session = openPkcs11Session(library, "sentinel-ci", "1234");
+    try {
+      expect(session.threaded).toBe(true);
+    } finally {
+      session.close();
     }
   });
 });
