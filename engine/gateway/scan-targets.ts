@@ -2,7 +2,7 @@
  * What Content Guard scans in each kind of MCP message, and where it sits.
  *
  * Client requests: the text a client sends the server to act on (tool and prompt arguments, the
- * URI of a resource read, the value being completed). Server requests: `sampling/createMessage`
+ * URI of a resource read, a completion's value and context). Server requests: `sampling/createMessage`
  * is an LLM call the server makes through the client, so its prompt (the messages' text and the
  * system prompt) is scanned like arguments, and the client's answer like a result. Elicitation
  * answers are what the user typed for the server: they are scanned on their way up.
@@ -20,7 +20,9 @@ export const REQUEST_TARGETS: Readonly<Record<string, ScanTarget>> = {
   "tools/call": { root: "arguments", pick: ["params", "arguments"] },
   "prompts/get": { root: "arguments", pick: ["params", "arguments"] },
   "resources/read": { root: "uri", pick: ["params", "uri"] },
-  "completion/complete": { root: "argument.value", pick: ["params", "argument", "value"] },
+  // The value being completed and the values already given for the other arguments
+  // (`context.arguments`) both reach the server: the whole params are scanned.
+  "completion/complete": { root: "params", pick: ["params"] },
 };
 
 export function valueAt(root: unknown, path: readonly string[]): unknown {

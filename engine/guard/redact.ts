@@ -41,7 +41,9 @@ export function redactLeaves(
   for (const leaf of leaves) {
     const selected = leaf.matches.filter((m) => include(m.pattern));
     if (selected.length === 0) continue;
-    const text = readAt(out, leaf.path);
+    const leafValue = readAt(out, leaf.path);
+    // A number leaf was scanned as its decimal text; redacted, it becomes a string.
+    const text = typeof leafValue === "number" ? String(leafValue) : leafValue;
     if (typeof text !== "string") continue;
     out = replaceAt(out, leaf.path, redactText(text, selected, labelOf));
     changed++;

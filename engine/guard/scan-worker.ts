@@ -29,6 +29,8 @@ export interface ScanTask {
    * the text of a sampling prompt (MCP).
    */
   readonly countEach?: boolean;
+  /** With `countEach` over a list: only its first `countFirst` entries are counted; the rest are only scanned. */
+  readonly countFirst?: number;
 }
 
 /** What crosses to the worker: the spec's key ("" to count only), not the spec. */
@@ -61,6 +63,7 @@ export default function scan(task: PostedTask): ScanResult {
   if (counter === undefined) return { leaves, tokens: undefined };
   if (task.countEach !== true) return { leaves, tokens: countJsonTokens(value, counter) };
   let tokens = 0;
-  walkStrings(value, (text) => (tokens += counter.count(text)));
+  const counted = task.countFirst === undefined || !Array.isArray(value) ? value : value.slice(0, task.countFirst);
+  walkStrings(counted, (text) => (tokens += counter.count(text)));
   return { leaves, tokens };
 }

@@ -94,14 +94,18 @@ export class Scanner {
     return this.scanLeaves([text], [key])[0]!;
   }
 
-  /** Matches in every string leaf of a JSON value, leaves in document order. */
+  /** Matches in every string and number leaf of a JSON value, leaves in document order. */
   scanValue(value: unknown): LeafMatches[] {
     const texts: string[] = [];
     const nodes: (PathNode | undefined)[] = [];
-    walkStrings(value, (text, node) => {
-      texts.push(text);
-      nodes.push(node);
-    });
+    walkStrings(
+      value,
+      (text, node) => {
+        texts.push(text);
+        nodes.push(node);
+      },
+      true,
+    );
     const found = this.scanLeaves(texts, nodes.map(nearestKey));
     const out: LeafMatches[] = [];
     found.forEach((matches, i) => {

@@ -1,5 +1,5 @@
 /**
- * String leaves of JSON values: finding them, naming them (`arguments.user.cards[0]`), and
+ * String (and, for scanning, number) leaves of JSON values: finding them, naming them (`arguments.user.cards[0]`), and
  * replacing them in place.
  */
 
@@ -14,13 +14,17 @@ export interface PathNode {
 /**
  * Visits every string leaf, in document order. Iterative: a deeply nested payload must be
  * scanned all the way down, not overflow the stack and skip the rest. Object keys are not leaves.
+ * With `numbers`, a number leaf is visited as its decimal text (`String(n)`, which is also how
+ * the gateway serialises it onward): a card number sent as a JSON number is still a card number.
  */
-export function walkStrings(root: unknown, visit: (text: string, node: PathNode | undefined) => void): void {
+export function walkStrings(root: unknown, visit: (text: string, node: PathNode | undefined) => void, numbers = false): void {
   const stack: Array<{ value: unknown; node: PathNode | undefined }> = [{ value: root, node: undefined }];
   while (stack.length > 0) {
     const { value, node } = stack.pop()!;
     if (typeof value === "string") visit(value, node);
-    else if (Array.isArray(value)) {
+    else if (typeof value === "number") {
+      if (numbers) visit(String(value), node);
+    } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], node: { parent: node, segment: i } });
     } else if (value !== null && typeof value === "object") {
       const keys = Object.keys(value);

@@ -60,10 +60,10 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   const scanner = sg?.guard?.scanner;
   const decoded = scanner === undefined ? [] : decodeTokenArrays(req.tokenArrays, counter);
   if (isRefusal(decoded)) return decoded;
-  // Tool definitions are read by the model (and billed) but are the caller's schema, not prompt
-  // text: counted, not scanned.
-  const texts = req.leaves.map((l) => l.text);
-  const tools = req.body.tools === undefined ? "" : JSON.stringify(req.body.tools);
+  // Tool definitions are read by the model and billed: their strings are scanned like the
+  // prompt's, and their JSON is counted once, as a whole (not string by string).
+  const scanned = [...req.leaves, ...req.toolLeaves];
+  const texts = scanned.map((l) => l.text);
   let fixed = req.messages === 0 ? 0 : req.messages * PER_MESSAGE + PER_MESSAGE;
   for (const a of req.tokenArrays) fixed += a.tokens.length;
 
@@ -71,7 +71,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
     andThen(prefetchUsage(gw, tenant, call), (usage): LlmInspection => {
       const patterns = sg?.guard?.spec.patterns ?? [];
       const leaves: LeafMatches[] = [];
-      req.leaves.forEach((leaf, i) => {
+      scanned.forEach((leaf, i) => {
         if ((matches[i]?.length ?? 0) > 0) leaves.push({ path: leaf.path, matches: matches[i]! });
       });
       const inArrays: LeafMatches[] = [];
@@ -89,19 +89,21 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
       return { facts, call, leaves, findings, arrayFindings, tokensIn };
     });
 
+  const toolTokens = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   if (bodyBytes >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
-    const json = JSON.stringify(tools === "" ? texts : [...texts, tools]);
+    // The pool counts the prompt's texts and scans them all; tool strings are scanned only.
+    const json = JSON.stringify(texts);
     return gw.guardPool
-      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true })
+      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: req.leaves.length })
       .then((r) => {
         const matches: Array<readonly TextMatch[]> = [];
-        // Leaf paths are [index] into the list sent; the tools entry, if any, is not prompt text.
-        for (const leaf of r.leaves) if (typeof leaf.path[0] === "number" && leaf.path[0] < texts.length) matches[leaf.path[0]] = leaf.matches;
-        return finish(matches, r.tokens ?? 0);
+        // Leaf paths are [index] into the list sent.
+        for (const leaf of r.leaves) if (typeof leaf.path[0] === "number") matches[leaf.path[0]] = leaf.matches;
+        return finish(matches, (r.tokens ?? 0) + toolTokens);
       });
   }
-  let counted = tools === "" ? 0 : counter.count(tools);
-  for (const t of texts) counted += counter.count(t);
+  let counted = toolTokens;
+  for (const leaf of req.leaves) counted += counter.count(leaf.text);
   return finish(scanner?.scanLeaves(texts) ?? [], counted);
 }
 

@@ -13,12 +13,14 @@
  *    unscanned), and per `input` item its `content`, `arguments`, `input` (custom tool calls),
  *    `output` and reasoning `summary`.
  * Every one of these is text the provider puts in front of the model: a field left out here is
- * a way to send the provider what Content Guard never saw.
+ * a way to send the provider what Content Guard never saw. So are tool definitions (`tools`,
+ * and chat's legacy `functions`): names, descriptions and every string in their JSON schemas
+ * are scanned too (`toolLeaves`), and counted as the definitions' JSON.
  * `prompt` and `input` may be token arrays (`[1, 2, 3]` or a list of them): those are counted as
  * their length and, when Content Guard is on, decoded and scanned (token-arrays.ts).
  */
 import { refuse, type Refusal } from "../errors.js";
-import type { PathSegment } from "../guard/walk.js";
+import { pathOf, walkStrings, type PathSegment } from "../guard/walk.js";
 import type { LlmEndpoint } from "./llm-routes.js";
 
 export interface PromptLeaf {
@@ -39,6 +41,10 @@ export interface LlmRequest {
   /** Choices generated per call (`n`, or `best_of` for completions): the output cap is per choice. */
   readonly choices: number;
   readonly leaves: readonly PromptLeaf[];
+  /** Every string and number in the tool definitions, which the model reads as well. */
+  readonly toolLeaves: readonly PromptLeaf[];
+  /** The tool definitions' JSON, as they are counted ("" without any). */
+  readonly toolsJson: string;
   readonly tokenArrays: readonly TokenArray[];
   /** Messages or input items, each of which costs a few tokens of framing. */
   readonly messages: number;
@@ -129,8 +135,15 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
       break;
     }
   }
-  return { body, model, stream, choices, leaves, tokenArrays, messages };
+  const definitions = TOOL_FIELDS.filter((f) => body[f] !== undefined && body[f] !== null);
+  const toolLeaves: PromptLeaf[] = [];
+  for (const field of definitions) walkStrings(body[field], (text, node) => toolLeaves.push({ path: [field, ...pathOf(node)], text }), true);
+  const toolsJson = definitions.map((f) => JSON.stringify(body[f])).join("");
+  return { body, model, stream, choices, leaves, toolLeaves, toolsJson, tokenArrays, messages };
 }
+
+/** Where tool definitions sit, on every endpoint that takes them. */
+const TOOL_FIELDS = ["tools", "functions"] as const;
 
 /** A message content: a string, one part, or a list of parts; every part's string `text` or `refusal` is prompt text. */
 function content(value: unknown, path: PathSegment[], into: PromptLeaf[]): void {

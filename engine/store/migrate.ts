@@ -31,12 +31,20 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
 
 /** Returns the names of the migrations it applied (none when the schema is current). */
 export async function migrate(store: Store, migrations = readMigrations()): Promise<string[]> {
-  await store.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-    name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  const lock = async (tx: Pick<Store, "query">) => {
+    if (store.kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+  };
+  // Under the lock too: two sessions running CREATE TABLE IF NOT EXISTS at once on an empty
+  // database can both pass the check, and the second fails on Postgres' catalog index.
+  await store.transaction(async (tx) => {
+    await lock(tx);
+    await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      name text PRIMARY KEY, sha256 text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+  });
   const applied: string[] = [];
   for (const m of migrations) {
     const done = await store.transaction(async (tx) => {
-      if (store.kind === "postgres") await tx.query("SELECT pg_advisory_xact_lock($1)", [LOCK_KEY]);
+      await lock(tx);
       const rows = await tx.query<{ sha256: string }>("SELECT sha256 FROM schema_migrations WHERE name = $1", [m.name]);
       if (rows[0] !== undefined) {
         if (rows[0].sha256 !== m.sha256) throw new Error(`migration ${m.name} was changed after it was applied (sha256 differs)`);

@@ -156,8 +156,18 @@ describe.each(["stdio", "http"] as const)("server→client sampling and elicitat
   it("a completion value is scanned: redacted before the upstream completes it, refused on a deny pattern", async () => {
     await ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: "jo@example.com" } });
     expect(ctx.last("completing")!.completing).toBe("[REDACTED:EMAIL]");
-    await expect(ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: AWS_KEY } })).rejects.toThrow(/Content Guard: aws-access-key-id at argument\.value/);
+    await expect(ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: AWS_KEY } })).rejects.toThrow(/Content Guard: aws-access-key-id at params\.argument\.value/);
     expect(ctx.received()).not.toContain(AWS_KEY);
+  });
+
+  it("the arguments a completion gives as context reach the server too, so they are scanned the same way", async () => {
+    await ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: "a" }, context: { arguments: { team: "ops", owner: "jo@example.com" } } });
+    expect(ctx.last("completing")).toMatchObject({ completing: "a", context: { team: "ops", owner: "[REDACTED:EMAIL]" } });
+    const before = ctx.received();
+    await expect(
+      ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: "a" }, context: { arguments: { team: `key ${AWS_KEY}` } } }),
+    ).rejects.toThrow(/Content Guard: aws-access-key-id at params\.context\.arguments\.team/);
+    expect(ctx.received()).toBe(before);
   });
 });
 

@@ -79,6 +79,13 @@ describe.each([
     // The echo comes back with the placeholders the upstream saw.
     expect(textOf(reply)).toContain("[REDACTED:SSN]");
   });
+
+  it("a card number sent as a JSON number is redacted too, not passed on because it is not a string", async () => {
+    await ctx.call("echo", { pan: 4111111111111111, cards: [5555555555554444], qty: 2 });
+    const args = recorded(ctx.record).filter((m) => m.method === "tools/call").at(-1)!.params as { arguments: Record<string, unknown> };
+    expect(args.arguments).toEqual({ pan: "[REDACTED:CARD]", cards: ["[REDACTED:CARD]"], qty: 2 });
+    expect(ctx.upstreamText()).not.toMatch(/4111111111111111|5555555555554444/);
+  });
 });
 
 describe("deny patterns, policy on findings, response inspection", () => {

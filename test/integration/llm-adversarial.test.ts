@@ -146,6 +146,10 @@ describe("the LLM path against a hostile agent", () => {
       ["Responses instructions given as a list", "responses", { model: "gpt-4o", instructions: [{ role: "system", content: SECRET_WORD }], input: "hi" }],
       ["a Responses custom tool call's input", "responses", { model: "gpt-4o", input: [{ type: "custom_tool_call", call_id: "c1", name: "grep", input: SECRET_WORD }, { role: "user", content: "hi" }] }],
       ["a Responses reasoning summary", "responses", { model: "gpt-4o", input: [{ type: "reasoning", id: "rs_1", summary: [{ type: "summary_text", text: SECRET_WORD }] }, { role: "user", content: "hi" }] }],
+      ["a tool's description", "chat/completions", chat("gpt-4o", "hi", { tools: [{ type: "function", function: { name: "lookup", description: `searches ${SECRET_WORD}` } }] })],
+      ["an enum deep in a tool's parameter schema", "chat/completions", chat("gpt-4o", "hi", { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", enum: [SECRET_WORD] } } } } }] })],
+      ["a legacy function definition", "chat/completions", chat("gpt-4o", "hi", { functions: [{ name: "lookup", description: SECRET_WORD }] })],
+      ["a Responses tool definition", "responses", { model: "gpt-4o", input: "hi", tools: [{ type: "function", name: "lookup", description: SECRET_WORD, parameters: {} }] }],
     ])("a deny pattern in %s is refused before the provider", async (_label, path, body) => {
       const { reply, forwarded } = await attempt(path, body);
       expect([400, 403]).toContain(reply.status);
@@ -158,6 +162,13 @@ describe("the LLM path against a hostile agent", () => {
       const { reply } = await attempt("chat/completions", chat("gpt-4o", parts));
       expect(reply.status).toBe(200);
       expect(JSON.stringify(lastBody())).not.toContain(SSN);
+    });
+
+    it("an SSN in a tool definition reaches the provider as a placeholder; the rest of the definition is untouched", async () => {
+      const tools = [{ type: "function", function: { name: "lookup", description: `default customer ${SSN}`, parameters: { type: "object", properties: { id: { type: "integer", default: 7 } } } } }];
+      const { reply } = await attempt("chat/completions", chat("gpt-4o", "hi", { tools }));
+      expect(reply.status).toBe(200);
+      expect(lastBody().tools).toEqual([{ ...tools[0], function: { ...tools[0]!.function, description: "default customer [REDACTED:SSN]" } }]);
     });
 
     it("an SSN in a participant name reaches the provider as a placeholder", async () => {

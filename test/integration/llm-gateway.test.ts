@@ -6,6 +6,7 @@
  */
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { PolicyConfig } from "../../engine/config/types.js";
 import { counterForModel } from "../../engine/guard/tokens.js";
 import { DEFAULT_REPLY } from "../fixtures/openai-server.js";
 import { raw } from "../support/gateway-harness.js";
@@ -368,15 +369,19 @@ describe("large prompts, scanned and counted in the worker pool", () => {
     ],
     tools,
   });
+  const leakyTools = [{ type: "function", function: { name: "lookup", description: "Looks up customer 078-05-1120", parameters: { type: "object", properties: { id: { type: "integer", maximum: 99 } } } } }];
+  const leakyBody = { model: "gpt-4o", messages: [{ role: "user", content: filler }], tools: leakyTools };
 
   beforeAll(async () => {
-    // The inline count of the prompt below: a rule that allows exactly that many tokens proves
-    // the pool counted the same.
+    // The inline counts of the prompts below: rules that allow exactly that many tokens prove
+    // the pool counted the same. Tool definitions count once, as their JSON; were their strings
+    // counted again in the pool, neither rule would allow its call.
     const counter = counterForModel("gpt-4o");
-    const expected = 3 * 2 + 3 + counter.count(filler) + counter.count(`${filler} My SSN is 123-45-6789.`) + counter.count(JSON.stringify(tools));
+    const exact = (id: string, value: number): PolicyConfig => ({ id, target: "llm.model", pattern: "*", conditions: [{ field: "tokens.in", op: "eq", value }], action: "allow" });
     s = await startLlmGateway({
       policies: [
-        { id: "exact-count", target: "llm.model", pattern: "*", conditions: [{ field: "tokens.in", op: "eq", value: expected }], action: "allow" },
+        exact("exact-count", 3 * 2 + 3 + counter.count(filler) + counter.count(`${filler} My SSN is 123-45-6789.`) + counter.count(JSON.stringify(tools))),
+        exact("exact-count-tools", 3 + 3 + counter.count(filler) + counter.count(JSON.stringify(leakyTools))),
         { id: "all-endpoints", target: "llm.endpoint", pattern: "*", action: "allow" },
       ],
       guard: { builtins: ["us-ssn"], offloadBytes: 4096 },
@@ -397,6 +402,16 @@ describe("large prompts, scanned and counted in the worker pool", () => {
     expect(record.findings).toEqual([{ type: "us-ssn", path: "body.messages[1].content" }]);
     // One more token in the prompt and the exact-count rule no longer allows it.
     expect((await s.post("chat/completions", prompt("123-45-6789 0"))).status).toBe(403);
+  });
+
+  it("an SSN in a tool description is redacted before the provider, and recorded where it was", async () => {
+    const before = s.gw.gateway.guardPool.completed;
+    const reply = await s.post("chat/completions", leakyBody);
+    expect(reply.status).toBe(200);
+    expect(s.gw.gateway.guardPool.completed).toBe(before + 1);
+    expect(lastBody(s).tools).toEqual([{ ...leakyTools[0], function: { ...leakyTools[0]!.function, description: "Looks up customer [REDACTED:SSN]" } }]);
+    const record = await recordOf(s, reply.headers.get("x-sentinel-trace-id"));
+    expect(record.findings).toEqual([{ type: "us-ssn", path: "body.tools[0].function.description" }]);
   });
 });
 

@@ -6,9 +6,9 @@ import { AdminTokens } from "../../admin/admin-tokens.js";
 import { ConfigConflictError, ConfigVersions } from "../../engine/config-store/config-versions.js";
 import { ConfigFollower } from "../../engine/config-store/config-follower.js";
 import { migrate } from "../../engine/store/migrate.js";
-import { openStore } from "../../engine/store/open-store.js";
+import { openRawStore, openStore } from "../../engine/store/open-store.js";
 import { embeddedStoreHolder, StoreLockedError } from "../../engine/store/shared-embedded.js";
-import { openTestStore, STORE_KINDS, type OpenedStore } from "../support/admin-harness.js";
+import { freshDatabase, openTestStore, STORE_KINDS, type OpenedStore } from "../support/admin-harness.js";
 
 const doc = (rule: string) => ({ version: 1, tenants: [{ id: "acme", policies: [{ id: rule, target: "mcp.tool", pattern: "*", action: "deny" }] }] });
 
@@ -112,6 +112,28 @@ describe.each(STORE_KINDS)("the %s store", (kind) => {
     expect(await tokens.verify(made.token + "x")).toBeUndefined();
     await tokens.revoke("contract-auditor");
     expect(await tokens.verify(made.token)).toBeUndefined();
+  });
+});
+
+describe("migrating one empty Postgres database from several processes at once", () => {
+  it("every migrator succeeds and each migration is applied exactly once", async () => {
+    const db = await freshDatabase();
+    try {
+      // Six connections, as six gateways starting together would open; each races the others
+      // from its first statement (the CREATE of schema_migrations included).
+      const stores = await Promise.all(Array.from({ length: 6 }, () => openRawStore({ kind: "postgres", url: db.url })));
+      try {
+        const applied = await Promise.all(stores.map((st) => migrate(st)));
+        const all = applied.flat().sort();
+        expect(all).toEqual([...new Set(all)]);
+        const rows = await stores[0]!.query<{ name: string }>("SELECT name FROM schema_migrations ORDER BY name");
+        expect(rows.map((r) => r.name)).toEqual(all);
+      } finally {
+        await Promise.all(stores.map((st) => st.close()));
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });
 

@@ -48,6 +48,16 @@ describe("scanning a JSON value", () => {
     ]);
   });
 
+  it("a number leaf is scanned as its decimal text: a card number sent as a JSON number is found", () => {
+    const cards = compileGuard({ builtins: ["payment-card", "us-ssn"] })!;
+    const value = JSON.parse('{"card": 4111111111111111, "amount": 12.5, "list": [0, 5555555555554444], "ok": true, "none": null}') as unknown;
+    const findings = toFindings("arguments", cards.scanner.scanValue(value), cards.spec.patterns);
+    expect(findings.map((f) => [f.id, f.path])).toEqual([
+      ["payment-card", "arguments.card"],
+      ["payment-card", "arguments.list[1]"],
+    ]);
+  });
+
   it("findings carry no matched value", () => {
     const findings = toFindings("arguments", guard.scanner.scanValue({ s: "ssn 078-05-1120" }), guard.spec.patterns);
     expect(JSON.stringify(findings)).not.toContain("078");
@@ -132,6 +142,14 @@ describe("redaction", () => {
     const value = JSON.parse('{"__proto__": "ssn 078-05-1120", "constructor": {"prototype": "078-05-1120"}}') as Record<string, unknown>;
     const [root] = redactLeaves(value, guard.scanner.scanValue(value), () => true, () => "SSN");
     expect(JSON.stringify(root)).toBe('{"__proto__":"ssn [REDACTED:SSN]","constructor":{"prototype":"[REDACTED:SSN]"}}');
+  });
+
+  it("a number leaf is redacted to its placeholder, a string; numbers without findings stay numbers", () => {
+    const cards = compileGuard({ builtins: ["payment-card"] })!;
+    const value = { card: 4111111111111111, qty: 3, nested: [{ pan: 378282246310005 }] };
+    const leaves = cards.scanner.scanValue(value);
+    expect(redactLeaves(value, leaves, () => true, () => "CARD")[1]).toBe(2);
+    expect(value).toEqual({ card: "[REDACTED:CARD]", qty: 3, nested: [{ pan: "[REDACTED:CARD]" }] });
   });
 
   it("a root that is itself a string comes back redacted", () => {

@@ -117,6 +117,24 @@ describe("prompt text read from a request", () => {
     expect(r.leaves.map((l) => l.text)).toEqual(["be brief", "q", "{}", "42"]);
   });
 
+  it("tool definitions: every string and number in tools and legacy functions, apart from the prompt, and their JSON for counting", () => {
+    const tools = [{ type: "function", function: { name: "f", description: "finds", parameters: { type: "object", properties: { n: { type: "integer", maximum: 9 } } } } }];
+    const functions = [{ name: "g" }];
+    const r = read("chat/completions", { model: "gpt-4o", messages: [{ role: "user", content: "hi" }], tools, functions });
+    expect(r.leaves.map((l) => l.text)).toEqual(["hi"]);
+    expect(r.toolLeaves.map((l) => [l.path.join("."), l.text])).toEqual([
+      ["tools.0.type", "function"],
+      ["tools.0.function.name", "f"],
+      ["tools.0.function.description", "finds"],
+      ["tools.0.function.parameters.type", "object"],
+      ["tools.0.function.parameters.properties.n.type", "integer"],
+      ["tools.0.function.parameters.properties.n.maximum", "9"],
+      ["functions.0.name", "g"],
+    ]);
+    expect(r.toolsJson).toBe(JSON.stringify(tools) + JSON.stringify(functions));
+    expect(read("chat/completions", { model: "gpt-4o", messages: [], tools: null })).toMatchObject({ toolLeaves: [], toolsJson: "" });
+  });
+
   it.each([
     ["chat/completions", { messages: [] }, '"model"'],
     ["chat/completions", { model: "gpt-4o" }, '"messages"'],
