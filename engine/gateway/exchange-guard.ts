@@ -20,6 +20,7 @@ import type { Safeguards } from "../config/compile-safeguards.js";
 import { refuse, type Refusal } from "../errors.js";
 import { DEFAULT_OFFLOAD_BYTES } from "../guard/compile-guard.js";
 import { describeFindings, findingsChannel, toFindings } from "../guard/findings.js";
+import { crossingLeaves, mergeLeaves } from "../guard/joined-parts.js";
 import { redactLeaves } from "../guard/redact.js";
 import type { LeafMatches } from "../guard/scan.js";
 import { counterForModel } from "../guard/tokens.js";
@@ -28,7 +29,7 @@ import { andThen, type MaybePromise } from "../limits/counter-store.js";
 import type { JsonRpcRequest } from "../mcp/jsonrpc.js";
 import { WithheldResult, type ResultRewrite } from "./gateway-session.js";
 import type { Gateway } from "./gateway.js";
-import { elicitationAnswer, samplingAnswer, samplingPrompt } from "./scan-targets.js";
+import { elicitationAnswer, samplingAnswer, samplingPrompt, samplingRuns } from "./scan-targets.js";
 
 export interface ExchangeGuard {
   /** A server request on its way to the client: rewritten in place, or refused. */
@@ -64,8 +65,10 @@ export function exchangeGuard(gw: Gateway, tenantId: string, connection: string)
       } catch {
         return failed();
       }
-      const judged = andThen(scanned, ({ leaves, tokens }): Refusal | undefined => {
+      const judged = andThen(scanned, (result): Refusal | undefined => {
+        const { tokens } = result;
         const patterns = sg.guard?.spec.patterns ?? [];
+        const leaves = sg.guard === undefined ? result.leaves : mergeLeaves(result.leaves, crossingLeaves(sg.guard.scanner, samplingRuns(message.params)));
         const findings = toFindings("params", leaves, patterns);
         const blocked = findings.filter((f) => f.action === "deny");
         if (blocked.length > 0) {

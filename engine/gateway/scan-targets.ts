@@ -8,6 +8,8 @@
  * answers are what the user typed for the server: they are scanned on their way up.
  */
 
+import type { PartRun } from "../guard/joined-parts.js";
+
 export interface ScanTarget {
   /** How findings name the scanned value: `arguments.user`, `uri`, `params.messages[0]…`. */
   readonly root: string;
@@ -72,6 +74,25 @@ export function samplingPrompt(params: Record<string, unknown> | undefined): { m
   };
   if (typeof params?.systemPrompt === "string") prompt.systemPrompt = params.systemPrompt;
   return prompt;
+}
+
+/**
+ * The text blocks of each sampling message that has two or more: the model reads them as one
+ * text, so they are also scanned joined (guard/joined-parts.ts). Paths are into params.
+ */
+export function samplingRuns(params: Record<string, unknown> | undefined): PartRun[] {
+  const messages = Array.isArray(params?.messages) ? params.messages : [];
+  const runs: PartRun[] = [];
+  messages.forEach((m, i) => {
+    const content = (m as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content)) return;
+    const run = content.flatMap((block: unknown, k) => {
+      const b = block as { type?: unknown; text?: unknown } | null;
+      return b?.type === "text" && typeof b.text === "string" ? [{ path: ["messages", i, "content", k, "text"], text: b.text }] : [];
+    });
+    if (run.length >= 2) runs.push(run);
+  });
+  return runs;
 }
 
 /** The text of a client's sampling answer (CreateMessageResult). */

@@ -31,6 +31,7 @@ import { isRefusal } from "../mcp/jsonrpc.js";
 import type { LlmRequest } from "./llm-request.js";
 import { applyOutputCap } from "./output-cap.js";
 import type { LlmEndpoint } from "./llm-routes.js";
+import { joinRuns, spreadRunMatches } from "../guard/joined-parts.js";
 import { decodeTokenArrays } from "./token-arrays.js";
 
 export interface LlmInspection {
@@ -63,13 +64,17 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   // Tool definitions are read by the model and billed: their strings are scanned like the
   // prompt's, and their JSON is counted once, as a whole (not string by string).
   const scanned = [...req.leaves, ...req.toolLeaves];
-  const texts = scanned.map((l) => l.text);
+  // Then each message's parts joined (joined-parts.ts): scanned, never counted.
+  const runs = scanner === undefined ? [] : joinRuns(texts(req.leaves), req.joined);
+  const all = [...texts(scanned), ...runs];
   let fixed = req.messages === 0 ? 0 : req.messages * PER_MESSAGE + PER_MESSAGE;
   for (const a of req.tokenArrays) fixed += a.tokens.length;
 
-  const finish = (matches: ReadonlyArray<readonly TextMatch[]>, counted: number) =>
+  const finish = (found: ReadonlyArray<readonly TextMatch[] | undefined>, counted: number) =>
     andThen(prefetchUsage(gw, tenant, call), (usage): LlmInspection => {
       const patterns = sg?.guard?.spec.patterns ?? [];
+      const matches = found.slice(0, scanned.length);
+      spreadRunMatches(texts(req.leaves), req.joined, found.slice(scanned.length), matches);
       const leaves: LeafMatches[] = [];
       scanned.forEach((leaf, i) => {
         if ((matches[i]?.length ?? 0) > 0) leaves.push({ path: leaf.path, matches: matches[i]! });
@@ -92,7 +97,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   const toolTokens = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   if (bodyBytes >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
     // The pool counts the prompt's texts and scans them all; tool strings are scanned only.
-    const json = JSON.stringify(texts);
+    const json = JSON.stringify(all);
     return gw.guardPool
       .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: req.leaves.length })
       .then((r) => {
@@ -104,7 +109,11 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   }
   let counted = toolTokens;
   for (const leaf of req.leaves) counted += counter.count(leaf.text);
-  return finish(scanner?.scanLeaves(texts) ?? [], counted);
+  return finish(scanner?.scanLeaves(all) ?? [], counted);
+}
+
+function texts(leaves: readonly { readonly text: string }[]): string[] {
+  return leaves.map((l) => l.text);
 }
 
 /**

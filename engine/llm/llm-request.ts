@@ -41,6 +41,11 @@ export interface LlmRequest {
   /** Choices generated per call (`n`, or `best_of` for completions): the output cap is per choice. */
   readonly choices: number;
   readonly leaves: readonly PromptLeaf[];
+  /**
+   * Leaves the model reads as one text, by index into `leaves`: the parts of one message's
+   * content. A value cut across parts (`"123-45-"`, `"6789"`) is only whole when they are joined.
+   */
+  readonly joined: readonly (readonly number[])[];
   /** Every string and number in the tool definitions, which the model reads as well. */
   readonly toolLeaves: readonly PromptLeaf[];
   /** The tool definitions' JSON, as they are counted ("" without any). */
@@ -76,6 +81,7 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
   const choices = Math.max(1, n, bestOf);
 
   const leaves: PromptLeaf[] = [];
+  const joined: number[][] = [];
   const tokenArrays: TokenArray[] = [];
   let messages = 0;
   switch (endpoint.name) {
@@ -84,7 +90,7 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
       body.messages.forEach((m, i) => {
         if (!isObject(m)) return;
         messages++;
-        content(m.content, ["messages", i, "content"], leaves);
+        content(m.content, ["messages", i, "content"], leaves, joined);
         // An assistant message's refusal and a participant name are rendered into the prompt too.
         if (typeof m.refusal === "string") leaves.push({ path: ["messages", i, "refusal"], text: m.refusal });
         if (typeof m.name === "string") leaves.push({ path: ["messages", i, "name"], text: m.name });
@@ -125,11 +131,11 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
         body.input.forEach((item, i) => {
           if (!isObject(item)) return;
           messages++;
-          content(item.content, ["input", i, "content"], leaves);
+          content(item.content, ["input", i, "content"], leaves, joined);
           if (typeof item.arguments === "string") leaves.push({ path: ["input", i, "arguments"], text: item.arguments });
           if (typeof item.input === "string") leaves.push({ path: ["input", i, "input"], text: item.input });
-          content(item.output, ["input", i, "output"], leaves);
-          content(item.summary, ["input", i, "summary"], leaves);
+          content(item.output, ["input", i, "output"], leaves, joined);
+          content(item.summary, ["input", i, "summary"], leaves, joined);
         });
       } else if (body.input !== undefined) return refuse("SENTINEL_INVALID_REQUEST", '"input" must be a string or an array of items');
       break;
@@ -139,17 +145,24 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
   const toolLeaves: PromptLeaf[] = [];
   for (const field of definitions) walkStrings(body[field], (text, node) => toolLeaves.push({ path: [field, ...pathOf(node)], text }), true);
   const toolsJson = definitions.map((f) => JSON.stringify(body[f])).join("");
-  return { body, model, stream, choices, leaves, toolLeaves, toolsJson, tokenArrays, messages };
+  return { body, model, stream, choices, leaves, joined, toolLeaves, toolsJson, tokenArrays, messages };
 }
 
 /** Where tool definitions sit, on every endpoint that takes them. */
 const TOOL_FIELDS = ["tools", "functions"] as const;
 
-/** A message content: a string, one part, or a list of parts; every part's string `text` or `refusal` is prompt text. */
-function content(value: unknown, path: PathSegment[], into: PromptLeaf[]): void {
+/**
+ * A message content: a string, one part, or a list of parts; every part's string `text` or
+ * `refusal` is prompt text. The parts of one list reach the model as one text, so when a list
+ * gives two or more leaves their indices are noted in `joined`.
+ */
+function content(value: unknown, path: PathSegment[], into: PromptLeaf[], joined: number[][]): void {
   if (typeof value === "string") into.push({ path, text: value });
-  else if (Array.isArray(value)) value.forEach((part, k) => onePart(part, [...path, k], into));
-  else onePart(value, path, into);
+  else if (Array.isArray(value)) {
+    const first = into.length;
+    value.forEach((part, k) => onePart(part, [...path, k], into));
+    if (into.length - first >= 2) joined.push(Array.from({ length: into.length - first }, (_, j) => first + j));
+  } else onePart(value, path, into);
 }
 
 function onePart(part: unknown, path: PathSegment[], into: PromptLeaf[]): void {

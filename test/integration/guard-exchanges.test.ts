@@ -110,6 +110,20 @@ describe.each(["stdio", "http"] as const)("server→client sampling and elicitat
     expect(JSON.stringify(error)).not.toContain(AWS_KEY);
   });
 
+  it("a value cut across the text blocks of one sampling message is found: each piece is redacted, a deny is refused", async () => {
+    // Each piece passes the tool call's own scan (arguments are scanned one string at a time).
+    expect(await ctx.call("ask", { prompt: "", parts: ["note: ssn 078-", "05-1120 end"] })).toBe("answered: fine");
+    expect(ctx.seen.sampling.at(-1)!.messages[0]!.content).toEqual([
+      { type: "text", text: "note: ssn [REDACTED:SSN]" },
+      { type: "text", text: "[REDACTED:SSN] end" },
+    ]);
+
+    const before = ctx.seen.sampling.length;
+    expect(await ctx.call("ask", { prompt: "", parts: [`use ${AWS_KEY.slice(0, 4)}`, AWS_KEY.slice(4, 10), `${AWS_KEY.slice(10)} now`] })).toBe("sampling failed: -32020");
+    expect(ctx.seen.sampling.length).toBe(before);
+    expect(ctx.last("tool")!.error.data.reason).toContain("aws-access-key-id at params.messages[0].content[0].text");
+  });
+
   it("a sampling prompt over the input cap is refused before the client sees it", async () => {
     const before = ctx.seen.sampling.length;
     expect(await ctx.call("ask", { prompt: "word ", repeat: 400 })).toBe("sampling failed: -32021");

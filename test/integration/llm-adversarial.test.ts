@@ -177,12 +177,27 @@ describe("the LLM path against a hostile agent", () => {
       expect(lastBody().messages[0].name).toBe("[REDACTED:SSN]");
     });
 
-    // Known limitation, not fixed: each part is scanned on its own (as each MCP argument is), so
-    // a value cut in two across parts is not recognised. It fails until parts are scanned joined.
-    it.fails("an SSN split across two content parts is found and redacted", async () => {
+    // The model reads a message's parts as one text, so a value cut across parts is whole to it.
+    it("an SSN split across two content parts is found, and each piece is redacted", async () => {
       const { reply } = await attempt("chat/completions", chat("gpt-4o", [{ type: "text", text: "my ssn is 123-45-" }, { type: "text", text: "6789 ok" }]));
       expect(reply.status).toBe(200);
-      expect(JSON.stringify(lastBody())).not.toMatch(/6789/);
+      expect(lastBody().messages[0].content).toEqual([
+        { type: "text", text: "my ssn is [REDACTED:SSN]" },
+        { type: "text", text: "[REDACTED:SSN] ok" },
+      ]);
+    });
+
+    it("a deny keyword spread over three parts, one of them a refusal part, is refused", async () => {
+      const parts = [{ type: "text", text: "about project-" }, { type: "refusal", refusal: "night" }, { type: "text", text: "ingale today" }];
+      const { reply, forwarded } = await attempt("chat/completions", { model: "gpt-4o", messages: [{ role: "assistant", content: parts }, { role: "user", content: "go on" }] });
+      expect(reply.status).toBe(403);
+      expect(forwarded).toBe(false);
+    });
+
+    it("a Responses input item's parts are joined the same way", async () => {
+      const { reply } = await attempt("responses", { model: "gpt-4o", input: [{ role: "user", content: [{ type: "input_text", text: "ssn 123-4" }, { type: "input_text", text: "5-6789" }] }] });
+      expect(reply.status).toBe(200);
+      expect(JSON.stringify(lastBody())).not.toMatch(/123-4|5-6789/);
     });
 
     it("embeddings given nested lists of strings are refused, not forwarded unscanned", async () => {
