@@ -61,9 +61,9 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   const scanner = sg?.guard?.scanner;
   const decoded = scanner === undefined ? [] : decodeTokenArrays(req.tokenArrays, counter);
   if (isRefusal(decoded)) return decoded;
-  // Tool definitions are read by the model and billed: their strings are scanned like the
-  // prompt's, and their JSON is counted once, as a whole (not string by string).
-  const scanned = [...req.leaves, ...req.toolLeaves];
+  // What else reaches the provider (tool definitions, schemas, end-user fields) is scanned like
+  // the prompt; of it only tool definitions are billed, counted once as their JSON.
+  const scanned = [...req.leaves, ...req.extraLeaves];
   // Then each message's parts joined (joined-parts.ts): scanned, never counted.
   const runs = scanner === undefined ? [] : joinRuns(texts(req.leaves), req.joined);
   const all = [...texts(scanned), ...runs];
@@ -96,7 +96,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
 
   const toolTokens = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   if (bodyBytes >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
-    // The pool counts the prompt's texts and scans them all; tool strings are scanned only.
+    // The pool counts the prompt's texts and scans them all; the rest are scanned only.
     const json = JSON.stringify(all);
     return gw.guardPool
       .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: req.leaves.length })

@@ -14,8 +14,11 @@
  *    `output` and reasoning `summary`.
  * Every one of these is text the provider puts in front of the model: a field left out here is
  * a way to send the provider what Content Guard never saw. So are tool definitions (`tools`,
- * and chat's legacy `functions`): names, descriptions and every string in their JSON schemas
- * are scanned too (`toolLeaves`), and counted as the definitions' JSON.
+ * and chat's legacy `functions`), the structured-output schema (`response_format`, Responses'
+ * `text`) and a predicted output (`prediction`): every string and number in them is scanned
+ * (`extraLeaves`). The fields that identify the end user to the provider (`user`,
+ * `safety_identifier`, `metadata`, `prompt_cache_key`) are scanned as well: they leave the
+ * gateway too. Of these only tool definitions are counted, as their JSON.
  * `prompt` and `input` may be token arrays (`[1, 2, 3]` or a list of them): those are counted as
  * their length and, when Content Guard is on, decoded and scanned (token-arrays.ts).
  */
@@ -46,8 +49,8 @@ export interface LlmRequest {
    * content. A value cut across parts (`"123-45-"`, `"6789"`) is only whole when they are joined.
    */
   readonly joined: readonly (readonly number[])[];
-  /** Every string and number in the tool definitions, which the model reads as well. */
-  readonly toolLeaves: readonly PromptLeaf[];
+  /** Every string and number the provider receives outside the prompt text (SCANNED_FIELDS): scanned, not counted. */
+  readonly extraLeaves: readonly PromptLeaf[];
   /** The tool definitions' JSON, as they are counted ("" without any). */
   readonly toolsJson: string;
   readonly tokenArrays: readonly TokenArray[];
@@ -141,15 +144,19 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
       break;
     }
   }
+  const extraLeaves: PromptLeaf[] = [];
+  for (const field of SCANNED_FIELDS) {
+    if (Object.hasOwn(body, field)) walkStrings(body[field], (text, node) => extraLeaves.push({ path: [field, ...pathOf(node)], text }), true);
+  }
   const definitions = TOOL_FIELDS.filter((f) => body[f] !== undefined && body[f] !== null);
-  const toolLeaves: PromptLeaf[] = [];
-  for (const field of definitions) walkStrings(body[field], (text, node) => toolLeaves.push({ path: [field, ...pathOf(node)], text }), true);
   const toolsJson = definitions.map((f) => JSON.stringify(body[f])).join("");
-  return { body, model, stream, choices, leaves, joined, toolLeaves, toolsJson, tokenArrays, messages };
+  return { body, model, stream, choices, leaves, joined, extraLeaves, toolsJson, tokenArrays, messages };
 }
 
 /** Where tool definitions sit, on every endpoint that takes them. */
 const TOOL_FIELDS = ["tools", "functions"] as const;
+/** Top-level fields outside the prompt text whose values reach the provider, on any endpoint. */
+const SCANNED_FIELDS = [...TOOL_FIELDS, "response_format", "text", "prediction", "user", "safety_identifier", "metadata", "prompt_cache_key"] as const;
 
 /**
  * A message content: a string, one part, or a list of parts; every part's string `text` or

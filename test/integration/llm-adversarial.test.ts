@@ -150,6 +150,10 @@ describe("the LLM path against a hostile agent", () => {
       ["an enum deep in a tool's parameter schema", "chat/completions", chat("gpt-4o", "hi", { tools: [{ type: "function", function: { name: "lookup", parameters: { type: "object", properties: { q: { type: "string", enum: [SECRET_WORD] } } } } }] })],
       ["a legacy function definition", "chat/completions", chat("gpt-4o", "hi", { functions: [{ name: "lookup", description: SECRET_WORD }] })],
       ["a Responses tool definition", "responses", { model: "gpt-4o", input: "hi", tools: [{ type: "function", name: "lookup", description: SECRET_WORD, parameters: {} }] }],
+      ["a structured-output schema", "chat/completions", chat("gpt-4o", "hi", { response_format: { type: "json_schema", json_schema: { name: "out", schema: { type: "object", description: SECRET_WORD } } } })],
+      ["a Responses text format schema", "responses", { model: "gpt-4o", input: "hi", text: { format: { type: "json_schema", name: "out", schema: { description: SECRET_WORD } } } }],
+      ["a predicted output", "chat/completions", chat("gpt-4o", "hi", { prediction: { type: "content", content: `draft about ${SECRET_WORD}` } })],
+      ["request metadata", "chat/completions", chat("gpt-4o", "hi", { metadata: { note: SECRET_WORD } })],
     ])("a deny pattern in %s is refused before the provider", async (_label, path, body) => {
       const { reply, forwarded } = await attempt(path, body);
       expect([400, 403]).toContain(reply.status);
@@ -169,6 +173,12 @@ describe("the LLM path against a hostile agent", () => {
       const { reply } = await attempt("chat/completions", chat("gpt-4o", "hi", { tools }));
       expect(reply.status).toBe(200);
       expect(lastBody().tools).toEqual([{ ...tools[0], function: { ...tools[0]!.function, description: "default customer [REDACTED:SSN]" } }]);
+    });
+
+    it("an SSN given as the end-user id reaches the provider as a placeholder", async () => {
+      const { reply } = await attempt("chat/completions", chat("gpt-4o", "hi", { user: `ssn:${SSN}`, safety_identifier: SSN }));
+      expect(reply.status).toBe(200);
+      expect(lastBody()).toMatchObject({ user: "ssn:[REDACTED:SSN]", safety_identifier: "[REDACTED:SSN]" });
     });
 
     it("an SSN in a participant name reaches the provider as a placeholder", async () => {

@@ -117,12 +117,22 @@ describe("prompt text read from a request", () => {
     expect(r.leaves.map((l) => l.text)).toEqual(["be brief", "q", "{}", "42"]);
   });
 
-  it("tool definitions: every string and number in tools and legacy functions, apart from the prompt, and their JSON for counting", () => {
+  it("text outside the prompt that reaches the provider: tool definitions, schemas, predictions and end-user fields, each scanned; only tool definitions counted", () => {
     const tools = [{ type: "function", function: { name: "f", description: "finds", parameters: { type: "object", properties: { n: { type: "integer", maximum: 9 } } } } }];
     const functions = [{ name: "g" }];
-    const r = read("chat/completions", { model: "gpt-4o", messages: [{ role: "user", content: "hi" }], tools, functions });
+    const r = read("chat/completions", {
+      model: "gpt-4o",
+      messages: [{ role: "user", content: "hi" }],
+      tools,
+      functions,
+      response_format: { type: "json_schema", json_schema: { name: "out", schema: { description: "d" } } },
+      prediction: { type: "content", content: "p" },
+      user: "u",
+      metadata: { team: "t" },
+      temperature: 0.5,
+    });
     expect(r.leaves.map((l) => l.text)).toEqual(["hi"]);
-    expect(r.toolLeaves.map((l) => [l.path.join("."), l.text])).toEqual([
+    expect(r.extraLeaves.map((l) => [l.path.join("."), l.text])).toEqual([
       ["tools.0.type", "function"],
       ["tools.0.function.name", "f"],
       ["tools.0.function.description", "finds"],
@@ -130,9 +140,16 @@ describe("prompt text read from a request", () => {
       ["tools.0.function.parameters.properties.n.type", "integer"],
       ["tools.0.function.parameters.properties.n.maximum", "9"],
       ["functions.0.name", "g"],
+      ["response_format.type", "json_schema"],
+      ["response_format.json_schema.name", "out"],
+      ["response_format.json_schema.schema.description", "d"],
+      ["prediction.type", "content"],
+      ["prediction.content", "p"],
+      ["user", "u"],
+      ["metadata.team", "t"],
     ]);
     expect(r.toolsJson).toBe(JSON.stringify(tools) + JSON.stringify(functions));
-    expect(read("chat/completions", { model: "gpt-4o", messages: [], tools: null })).toMatchObject({ toolLeaves: [], toolsJson: "" });
+    expect(read("chat/completions", { model: "gpt-4o", messages: [], tools: null })).toMatchObject({ extraLeaves: [], toolsJson: "" });
   });
 
   it.each([
