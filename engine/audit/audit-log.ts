@@ -34,6 +34,12 @@ export interface AuditLogOptions {
   readonly checkpointIntervalMs: number;
   /** Above this many spool bytes the gateway refuses new calls (fail closed) until sinks catch up. */
   readonly maxSpoolBytes: number;
+  /**
+   * With nothing waiting on an fsync (durability `written` or `async`), syncs start at most this
+   * often. Back to back, one fsync is always in flight under load, keeping a thread-pool thread
+   * and the disk busy for no answer; a short interval covers the same batches with far fewer.
+   */
+  readonly syncIntervalMs?: number;
   readonly log: (line: string) => void;
 }
 
@@ -45,7 +51,7 @@ interface WrittenBatch {
 
 export class AuditLog {
   readonly decisions = new DecisionStream();
-  readonly counters = { emitted: 0, written: 0, checkpoints: 0, writeErrors: 0, refusedBackpressure: 0 };
+  readonly counters = { emitted: 0, written: 0, checkpoints: 0, syncs: 0, writeErrors: 0, refusedBackpressure: 0 };
   private pending: Array<CallTrace | UnsealedRecord> = [];
   private waiters: Array<() => void> = [];
   private unwritten: WrittenBatch[] = [];
@@ -56,6 +62,8 @@ export class AuditLog {
   private scheduled = false;
   private syncing = false;
   private syncAgain = false;
+  private lastSyncAt = -Infinity;
+  private syncTimer: NodeJS.Timeout | undefined;
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -174,7 +182,24 @@ export class AuditLog {
       return;
     }
     if (this.spool.syncedSeq >= this.spool.writtenSeq) return;
+    // An answer waiting on the fsync (durability fsync) starts it at once; otherwise only the
+    // sinks wait, and the sync keeps to its interval.
+    const wait = this.syncWaiters.length > 0 ? 0 : (this.options.syncIntervalMs ?? 0) - (performance.now() - this.lastSyncAt);
+    if (wait > 0) {
+      if (this.syncTimer === undefined) {
+        this.syncTimer = setTimeout(() => {
+          this.syncTimer = undefined;
+          this.requestSync();
+        }, wait);
+        this.syncTimer.unref();
+      }
+      return;
+    }
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     this.syncing = true;
+    this.lastSyncAt = performance.now();
+    this.counters.syncs++;
     this.spool.sync().then(
       () => {
         this.syncing = false;
@@ -230,6 +255,7 @@ export class AuditLog {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.syncTimer);
     await this.flush();
     await Promise.all(this.shippers.map((s) => s.stop(drainMs)));
     await this.spool.close();

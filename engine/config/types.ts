@@ -238,7 +238,7 @@ export interface AuditConfig {
   dir?: string;
   arguments?: AuditArgumentsMode;
   durability?: AuditDurability;
-  spool?: { segmentBytes?: number; maxBytes?: number };
+  spool?: { segmentBytes?: number; maxBytes?: number; syncIntervalMs?: number };
   checkpoint?: { everyRecords?: number; intervalMs?: number };
   /**
    * Ed25519 private key (PEM, mode 0600) when no vault is configured; default

@@ -84,6 +84,33 @@ describe("the audit log", () => {
     expect(await released).toBeGreaterThanOrEqual(1);
   });
 
+  it("with written durability, background fsyncs keep to their interval, and everything written is synced within one", async () => {
+    const dir = tempDir();
+    const log = logAt(dir, { durability: "written", syncIntervalMs: 100 });
+    const started = performance.now();
+    // A batch every few milliseconds: back to back, nearly every batch would start an fsync.
+    for (let i = 0; i < 60; i++) {
+      log.emitCall(traceFor(i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const elapsed = performance.now() - started;
+    expect(log.spool.writtenSeq).toBe(60);
+    expect(log.counters.syncs).toBeLessThanOrEqual(Math.ceil(elapsed / 100) + 1);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(log.spool.syncedSeq).toBe(60);
+  });
+
+  it("an answer waiting on an fsync does not wait for the interval", async () => {
+    // Were answers held for the interval, this test would time out long before it passed.
+    const log = logAt(tempDir(), { durability: "fsync", syncIntervalMs: 1000 * 60 });
+    log.emitCall(traceFor(1));
+    await new Promise<void>((resolve) => log.whenDurable(resolve));
+    // The first sync starts the interval: a second answer right after must not wait it out either.
+    log.emitCall(traceFor(2));
+    const synced = await new Promise<number>((resolve) => log.whenDurable(() => resolve(log.spool.syncedSeq)));
+    expect(synced).toBeGreaterThanOrEqual(2);
+  }, 20_000);
+
   it("publishes sealed calls to decision-stream subscribers, filtered", async () => {
     const log = logAt(tempDir());
     const seen: string[] = [];
