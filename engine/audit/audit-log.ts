@@ -255,8 +255,10 @@ export class AuditLog {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    clearTimeout(this.syncTimer);
     await this.flush();
+    // The flush synced everything; a background sync it asked for has nothing left to do.
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
     await Promise.all(this.shippers.map((s) => s.stop(drainMs)));
     await this.spool.close();
   }

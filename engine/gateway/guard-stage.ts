@@ -118,8 +118,17 @@ export function enforce(message: JsonRpcRequest, inspection: Inspection, action:
 
   // A policy `redact` decision redacts every finding; otherwise each pattern's own action decides.
   const patterns = sg?.guard?.spec.patterns ?? [];
+  const redacts = (p: number) => action === "redact" || patterns[p]!.action === "redact";
+  const redactable = inspection.target.redactable;
+  if (redactable !== undefined) {
+    const fixed = inspection.leaves.filter((l) => !redactable(l.path) && l.matches.some((m) => redacts(m.pattern)));
+    if (fixed.length > 0) {
+      const named = toFindings(inspection.target.root, fixed, patterns).filter((f) => action === "redact" || f.action === "redact");
+      return refuse("SENTINEL_CONTENT_BLOCKED", `Content Guard: ${describeFindings(named)}, which cannot be redacted there`);
+    }
+  }
   const value = valueAt(message, inspection.target.pick);
-  const [root, redacted] = redactLeaves(value, inspection.leaves, (p) => action === "redact" || patterns[p]!.action === "redact", (p) => patterns[p]!.label);
+  const [root, redacted] = redactLeaves(value, inspection.leaves, redacts, (p) => patterns[p]!.label);
   // Objects are redacted in place; a value that is itself a string (a URI) is put back.
   if (root !== value) replaceAt(message, inspection.target.pick, root as string);
   if (inspection.findings.length > 0 && findingsChannel.hasSubscribers) {

@@ -9,12 +9,19 @@
  */
 
 import type { PartRun } from "../guard/joined-parts.js";
+import type { PathSegment } from "../guard/walk.js";
 
 export interface ScanTarget {
   /** How findings name the scanned value: `arguments.user`, `uri`, `params.messages[0]…`. */
   readonly root: string;
   /** Where the value sits in the message (the pool picks it from the JSON; redaction puts a string back). */
   readonly pick: readonly string[];
+  /**
+   * Leaves redaction may rewrite (paths below `pick`); undefined: all. A finding to redact
+   * elsewhere refuses the call: rewriting a name the policy judged (a completion's `ref`)
+   * would send the upstream something no rule looked at.
+   */
+  readonly redactable?: (path: readonly PathSegment[]) => boolean;
 }
 
 /** Client requests whose content is scanned, by method. */
@@ -23,8 +30,13 @@ export const REQUEST_TARGETS: Readonly<Record<string, ScanTarget>> = {
   "prompts/get": { root: "arguments", pick: ["params", "arguments"] },
   "resources/read": { root: "uri", pick: ["params", "uri"] },
   // The value being completed and the values already given for the other arguments
-  // (`context.arguments`) both reach the server: the whole params are scanned.
-  "completion/complete": { root: "params", pick: ["params"] },
+  // (`context.arguments`) both reach the server: the whole params are scanned, and only those
+  // values may be redacted.
+  "completion/complete": {
+    root: "params",
+    pick: ["params"],
+    redactable: (path) => (path[0] === "argument" && path[1] === "value") || (path[0] === "context" && path[1] === "arguments"),
+  },
 };
 
 export function valueAt(root: unknown, path: readonly string[]): unknown {

@@ -17,8 +17,10 @@ export function joinRuns(texts: readonly string[], runs: readonly (readonly numb
 }
 
 /**
- * Adds to `matches` (per text, mutated) the pieces of every match in a joined run that crosses
- * a part edge. Matches inside one part are left alone: the part's own scan reports those.
+ * Adds to `matches` (per text, mutated) the pieces of every match in a joined run that the
+ * parts' own scans do not already cover. That is not only a match crossing a part edge: a
+ * neighbour can also change what lies wholly inside a part (a digit run that fails a card's
+ * check alone splits into a valid card once joined), so every match of the joined text counts.
  */
 export function spreadRunMatches(
   texts: readonly string[],
@@ -41,7 +43,6 @@ export function spreadRunMatches(
         const end = start + texts[i]!.length;
         return end > start && m.start < end && m.end > start ? [{ i, start: Math.max(m.start, start) - start, end: Math.min(m.end, end) - start }] : [];
       });
-      if (covered.length < 2) continue;
       for (const piece of covered) {
         const own = matches[piece.i] ?? [];
         if (own.some((o) => o.pattern === m.pattern && o.start <= piece.start && o.end >= piece.end)) continue;
@@ -52,8 +53,8 @@ export function spreadRunMatches(
 }
 
 /**
- * The pieces of matches that cross the parts of each run, as leaves; matches inside one part
- * are left to the value's own scan. Scanned inline: runs are a message's text blocks.
+ * The matches of each run's joined text, spread onto the parts as leaves (merged with the
+ * value's own scan by mergeLeaves). Scanned inline: runs are a message's text blocks.
  */
 export function crossingLeaves(scanner: Scanner, runs: readonly PartRun[]): LeafMatches[] {
   if (runs.length === 0) return [];

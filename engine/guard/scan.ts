@@ -94,8 +94,11 @@ export class Scanner {
     return this.scanLeaves([text], [key])[0]!;
   }
 
-  /** Matches in every string and number leaf of a JSON value, leaves in document order. */
-  scanValue(value: unknown): LeafMatches[] {
+  /**
+   * Matches in every string and integer leaf of a JSON value, leaves in document order. Without
+   * `numbers` only strings are scanned (an LLM answer's numbers are its own metadata, never text).
+   */
+  scanValue(value: unknown, numbers = true): LeafMatches[] {
     const texts: string[] = [];
     const nodes: (PathNode | undefined)[] = [];
     walkStrings(
@@ -104,7 +107,7 @@ export class Scanner {
         texts.push(text);
         nodes.push(node);
       },
-      true,
+      numbers,
     );
     const found = this.scanLeaves(texts, nodes.map(nearestKey));
     const out: LeafMatches[] = [];

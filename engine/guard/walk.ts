@@ -14,8 +14,10 @@ export interface PathNode {
 /**
  * Visits every string leaf, in document order. Iterative: a deeply nested payload must be
  * scanned all the way down, not overflow the stack and skip the rest. Object keys are not leaves.
- * With `numbers`, a number leaf is visited as its decimal text (`String(n)`, which is also how
+ * With `numbers`, an integer leaf is visited as its decimal text (`String(n)`, which is also how
  * the gateway serialises it onward): a card number sent as a JSON number is still a card number.
+ * Fractions are not: their digits (0.5482993035531534) pass a card's checks often enough to
+ * turn ordinary amounts and probabilities into findings, and no identifier is written that way.
  */
 export function walkStrings(root: unknown, visit: (text: string, node: PathNode | undefined) => void, numbers = false): void {
   const stack: Array<{ value: unknown; node: PathNode | undefined }> = [{ value: root, node: undefined }];
@@ -23,7 +25,7 @@ export function walkStrings(root: unknown, visit: (text: string, node: PathNode 
     const { value, node } = stack.pop()!;
     if (typeof value === "string") visit(value, node);
     else if (typeof value === "number") {
-      if (numbers) visit(String(value), node);
+      if (numbers && Number.isInteger(value)) visit(String(value), node);
     } else if (Array.isArray(value)) {
       for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], node: { parent: node, segment: i } });
     } else if (value !== null && typeof value === "object") {

@@ -45,7 +45,7 @@ export function guardHeld(sg: Safeguards, endpoint: EndpointName, events: readon
     if (held.data === undefined) return;
     const deltas = deltasOf(endpoint, held.data);
     if (deltas.length === 0) {
-      const leaves = guard.scanner.scanValue(held.data);
+      const leaves = guard.scanner.scanValue(held.data, false);
       if (leaves.length > 0) whole.push({ event: i, leaves });
       return;
     }

@@ -23,7 +23,8 @@ export function outputRoot(endpoint: EndpointName): "choices" | "output" | undef
 export function scanAnswer(scanner: Scanner, endpoint: EndpointName, answer: Record<string, unknown>): LeafMatches[] {
   const root = outputRoot(endpoint);
   if (root === undefined || answer[root] === undefined) return [];
-  return scanner.scanValue(answer[root]).map((leaf) => ({ path: [root, ...leaf.path], matches: leaf.matches }));
+  // Numbers in an answer are indexes, log-probabilities and usage: the provider's, not the model's text.
+  return scanner.scanValue(answer[root], false).map((leaf) => ({ path: [root, ...leaf.path], matches: leaf.matches }));
 }
 
 /** Output text of a whole answer, for counting when usage is missing. */

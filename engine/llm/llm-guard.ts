@@ -67,6 +67,8 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   // Then each message's parts joined (joined-parts.ts): scanned, never counted.
   const runs = scanner === undefined ? [] : joinRuns(texts(req.leaves), req.joined);
   const all = [...texts(scanned), ...runs];
+  // The key a value sits under is context for some validators (an AWS secret named as one).
+  const keys = scanned.map((l) => l.key);
   let fixed = req.messages === 0 ? 0 : req.messages * PER_MESSAGE + PER_MESSAGE;
   for (const a of req.tokenArrays) fixed += a.tokens.length;
 
@@ -97,7 +99,8 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   const toolTokens = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   if (bodyBytes >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
     // The pool counts the prompt's texts and scans them all; the rest are scanned only.
-    const json = JSON.stringify(all);
+    // A keyed text goes as `{ key: text }`, so the worker's scan sees the key too; the list index is unchanged.
+    const json = JSON.stringify(all.map((text, i) => (keys[i] === undefined ? text : { [keys[i]]: text })));
     return gw.guardPool
       .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: req.leaves.length })
       .then((r) => {
@@ -109,7 +112,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   }
   let counted = toolTokens;
   for (const leaf of req.leaves) counted += counter.count(leaf.text);
-  return finish(scanner?.scanLeaves(all) ?? [], counted);
+  return finish(scanner?.scanLeaves(all, keys) ?? [], counted);
 }
 
 function texts(leaves: readonly { readonly text: string }[]): string[] {

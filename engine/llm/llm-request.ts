@@ -16,19 +16,22 @@
  * a way to send the provider what Content Guard never saw. So are tool definitions (`tools`,
  * and chat's legacy `functions`), the structured-output schema (`response_format`, Responses'
  * `text`) and a predicted output (`prediction`): every string and number in them is scanned
- * (`extraLeaves`). The fields that identify the end user to the provider (`user`,
- * `safety_identifier`, `metadata`, `prompt_cache_key`) are scanned as well: they leave the
- * gateway too. Of these only tool definitions are counted, as their JSON.
+ * (`extraLeaves`), and so are `tool_choice`, `stop`, `web_search_options` and, on Responses, a
+ * stored prompt's `prompt.variables`. The fields that identify the end user to the provider
+ * (`user`, `safety_identifier`, `metadata`, `prompt_cache_key`) are scanned as well: they leave
+ * the gateway too. Of these only tool definitions are counted, as their JSON.
  * `prompt` and `input` may be token arrays (`[1, 2, 3]` or a list of them): those are counted as
  * their length and, when Content Guard is on, decoded and scanned (token-arrays.ts).
  */
 import { refuse, type Refusal } from "../errors.js";
-import { pathOf, walkStrings, type PathSegment } from "../guard/walk.js";
+import { nearestKey, pathOf, walkStrings, type PathSegment } from "../guard/walk.js";
 import type { LlmEndpoint } from "./llm-routes.js";
 
 export interface PromptLeaf {
   readonly path: readonly PathSegment[];
   readonly text: string;
+  /** The JSON key the text sits under, context for some validators (an AWS secret's key name). */
+  readonly key?: string;
 }
 
 export interface TokenArray {
@@ -145,8 +148,9 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
     }
   }
   const extraLeaves: PromptLeaf[] = [];
-  for (const field of SCANNED_FIELDS) {
-    if (Object.hasOwn(body, field)) walkStrings(body[field], (text, node) => extraLeaves.push({ path: [field, ...pathOf(node)], text }), true);
+  for (const field of endpoint.name === "responses" ? [...SCANNED_FIELDS, ...RESPONSES_FIELDS] : SCANNED_FIELDS) {
+    if (!Object.hasOwn(body, field)) continue;
+    walkStrings(body[field], (text, node) => extraLeaves.push({ path: [field, ...pathOf(node)], text, key: nearestKey(node) ?? field }), true);
   }
   const definitions = TOOL_FIELDS.filter((f) => body[f] !== undefined && body[f] !== null);
   const toolsJson = definitions.map((f) => JSON.stringify(body[f])).join("");
@@ -156,7 +160,9 @@ export function readLlmRequest(body: Record<string, unknown>, endpoint: LlmEndpo
 /** Where tool definitions sit, on every endpoint that takes them. */
 const TOOL_FIELDS = ["tools", "functions"] as const;
 /** Top-level fields outside the prompt text whose values reach the provider, on any endpoint. */
-const SCANNED_FIELDS = [...TOOL_FIELDS, "response_format", "text", "prediction", "user", "safety_identifier", "metadata", "prompt_cache_key"] as const;
+const SCANNED_FIELDS = [...TOOL_FIELDS, "tool_choice", "response_format", "text", "prediction", "stop", "web_search_options", "user", "safety_identifier", "metadata", "prompt_cache_key"];
+/** Responses only: a stored prompt's `variables` are put into the prompt the model reads (elsewhere `prompt` is the prompt text itself). */
+const RESPONSES_FIELDS = ["prompt"];
 
 /**
  * A message content: a string, one part, or a list of parts; every part's string `text` or

@@ -36,6 +36,8 @@ export class Pkcs11KeyProvider implements KeyProvider {
    * in the process have sessions of their own; see pkcs11-session.ts.)
    */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Set by close(): an operation queued after it would run on a session being closed. */
+  private closing = false;
 
   private constructor(
     private readonly shared: Pkcs11Session,
@@ -115,11 +117,13 @@ export class Pkcs11KeyProvider implements KeyProvider {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.queue.catch(() => undefined);
     this.shared.close();
   }
 
   private serial<T>(op: () => Promise<T>): Promise<T> {
+    if (this.closing) return Promise.reject(new RootKeyError(`the PKCS#11 root key ${this.id} is closed`));
     const run = this.queue.then(op, op);
     this.queue = run.catch(() => undefined);
     return run;

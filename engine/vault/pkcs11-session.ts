@@ -15,8 +15,9 @@
  * threads at once. Cryptoki allows that only when C_Initialize was told the application is
  * multi-threaded: with no arguments a library may skip its own locking (SoftHSM2 does, and then
  * corrupts its heap under concurrent calls). The registry asks for CKF_OS_LOCKING_OK; a library
- * that cannot lock (CKR_CANT_LOCK), or one initialised by someone else in whatever mode they
- * chose, is called from the event loop thread only (`threaded: false`).
+ * that cannot lock (CKR_CANT_LOCK) or takes no arguments (CKR_ARGUMENTS_BAD), or one initialised
+ * by someone else in whatever mode they chose, is called from the event loop thread only
+ * (`threaded: false`).
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { realpathSync } from "node:fs";
@@ -141,7 +142,8 @@ function initialise(library: string, key: string): Module {
     if (code(err) === p11.CKR_CRYPTOKI_ALREADY_INITIALIZED) {
       ownsInit = false;
       threaded = false;
-    } else if (code(err) === p11.CKR_CANT_LOCK) {
+    } else if (code(err) === p11.CKR_CANT_LOCK || code(err) === p11.CKR_ARGUMENTS_BAD) {
+      // CKR_ARGUMENTS_BAD: a library that takes no initialisation arguments at all.
       threaded = false;
       try {
         lib.C_Initialize();

@@ -174,6 +174,14 @@ describe.each(["stdio", "http"] as const)("server→client sampling and elicitat
     expect(ctx.received()).not.toContain(AWS_KEY);
   });
 
+  it("a completion whose prompt reference holds a value to redact is refused: the name policy judged is never rewritten", async () => {
+    const before = ctx.received();
+    await expect(ctx.client.complete({ ref: { type: "ref/prompt", name: "greet jo@example.com" }, argument: { name: "name", value: "a" } })).rejects.toThrow(
+      /Content Guard: email at params\.ref\.name \[6, 20\), which cannot be redacted there/,
+    );
+    expect(ctx.received()).toBe(before);
+  });
+
   it("the arguments a completion gives as context reach the server too, so they are scanned the same way", async () => {
     await ctx.client.complete({ ref: { type: "ref/prompt", name: "greet" }, argument: { name: "name", value: "a" }, context: { arguments: { team: "ops", owner: "jo@example.com" } } });
     expect(ctx.last("completing")).toMatchObject({ completing: "a", context: { team: "ops", owner: "[REDACTED:EMAIL]" } });

@@ -47,7 +47,7 @@ describe("the LLM path against a hostile agent", () => {
         { id: "no-gpt5", target: "llm.model", pattern: "gpt-5*", action: "deny" },
         { id: "endpoints", target: "llm.endpoint", pattern: "{chat.completions,completions,embeddings,responses}", action: "allow" },
       ],
-      guard: { builtins: ["us-ssn"], patterns: [{ id: "codename", keywords: [SECRET_WORD], action: "deny" }] },
+      guard: { builtins: ["us-ssn", { id: "aws-secret-access-key", action: "deny" }], patterns: [{ id: "codename", keywords: [SECRET_WORD], action: "deny" }] },
       tokenCaps: { input: 2000, output: 64 },
     });
   });
@@ -173,6 +173,18 @@ describe("the LLM path against a hostile agent", () => {
       const { reply } = await attempt("chat/completions", chat("gpt-4o", "hi", { tools }));
       expect(reply.status).toBe(200);
       expect(lastBody().tools).toEqual([{ ...tools[0], function: { ...tools[0]!.function, description: "default customer [REDACTED:SSN]" } }]);
+    });
+
+    it("an AWS secret key in request metadata is recognised by the key it sits under, and refused", async () => {
+      const { reply, forwarded } = await attempt("chat/completions", chat("gpt-4o", "hi", { metadata: { aws_secret_access_key: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" } }));
+      expect(reply.status).toBe(403);
+      expect(forwarded).toBe(false);
+    });
+
+    it("a Responses stored prompt's variables are scanned", async () => {
+      const { reply, forwarded } = await attempt("responses", { model: "gpt-4o", input: "hi", prompt: { id: "pmpt_1", variables: { topic: SECRET_WORD } } });
+      expect(reply.status).toBe(403);
+      expect(forwarded).toBe(false);
     });
 
     it("an SSN given as the end-user id reaches the provider as a placeholder", async () => {

@@ -221,6 +221,13 @@ describe("one library entered from several threads", () => {
     }
   });
 
+  it("an operation asked for once the key is closing is refused, never run on a session being closed", async () => {
+    const ring = KeyRing.open({ rootKey: onToken(hsm, "closing") }, tmpdir(), true);
+    const closed = ring.close();
+    await expect(sealRecord(ring, address, Buffer.from(SECRET), "test")).rejects.toThrow(/pkcs11:sentinel-ci\/closing is closed/);
+    await closed;
+  });
+
   it("the registry's own initialisation asks the library for OS locking", () => {
     const session = openPkcs11Session(library, "sentinel-ci", "1234");
     try {

@@ -42,6 +42,17 @@ describe("values cut across the parts of one message", () => {
     expect(matches[1]).toEqual([]);
   });
 
+  it("a value the joined text finds wholly inside one part is redacted too: its neighbour changed what the part holds", () => {
+    const cards = compileGuard({ builtins: ["payment-card"] })!;
+    // Alone, the first part ends in a 21-digit run that is no card; joined, it holds one whole card and half of another.
+    const texts = ["cards: 4111 1111 1111 1111 41", "11 1111 1111 1111 ok"];
+    expect(cards.scanner.scanText(texts[0]!)).toEqual([]);
+    const found = cards.scanner.scanLeaves([...texts, ...joinRuns(texts, [[0, 1]])]);
+    const matches: Array<readonly TextMatch[] | undefined> = found.slice(0, 2);
+    spreadRunMatches(texts, [[0, 1]], found.slice(2), matches);
+    expect(texts.map((t, i) => redactText(t, matches[i] ?? [], () => "CARD"))).toEqual(["cards: [REDACTED:CARD] [REDACTED:CARD]", "[REDACTED:CARD] ok"]);
+  });
+
   it("empty parts in a run change nothing", () => {
     expect(redactWithRuns(["ssn 123-45-", "", "6789"], [[0, 1, 2]])).toEqual(["ssn [REDACTED:SSN]", "", "[REDACTED:SSN]"]);
   });

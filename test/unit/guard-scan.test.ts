@@ -58,6 +58,17 @@ describe("scanning a JSON value", () => {
     ]);
   });
 
+  it("a fraction is not scanned, though its digits can pass a card's checks as text", () => {
+    const cards = compileGuard({ builtins: ["payment-card"] })!;
+    expect(cards.scanner.scanText("0.5482993035531534")).toHaveLength(1);
+    expect(cards.scanner.scanValue({ probability: 0.5482993035531534, logprob: -2.5482993035531534 })).toEqual([]);
+  });
+
+  it("numbers can be left out: an LLM answer's numbers are the provider's metadata", () => {
+    const cards = compileGuard({ builtins: ["payment-card"] })!;
+    expect(cards.scanner.scanValue({ index: 4111111111111111, text: "4111 1111 1111 1111" }, false).map((l) => l.path)).toEqual([["text"]]);
+  });
+
   it("findings carry no matched value", () => {
     const findings = toFindings("arguments", guard.scanner.scanValue({ s: "ssn 078-05-1120" }), guard.spec.patterns);
     expect(JSON.stringify(findings)).not.toContain("078");
