@@ -96,21 +96,31 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
       return { facts, call, leaves, findings, arrayFindings, tokensIn };
     });
 
-  const toolTokens = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   if (bodyBytes >= (sg?.guard?.offloadBytes ?? DEFAULT_OFFLOAD_BYTES)) {
-    // The pool counts the prompt's texts and scans them all; the rest are scanned only.
-    // A keyed text goes as `{ key: text }`, so the worker's scan sees the key too; the list index is unchanged.
-    const json = JSON.stringify(all.map((text, i) => (keys[i] === undefined ? text : { [keys[i]]: text })));
+    // The pool gets the prompt's texts and the tool definitions' JSON, counted, then the rest,
+    // scanned only (the JSON's own matches are ignored: its strings are scanned as leaves). A
+    // keyed text goes as `{ key: text }`, so the worker's scan sees the key too.
+    const counted = [...texts(req.leaves), ...(req.toolsJson === "" ? [] : [req.toolsJson])];
+    const rest = all.slice(req.leaves.length).map((text, j) => {
+      const key = keys[req.leaves.length + j];
+      return key === undefined ? text : { [key]: text };
+    });
+    const json = JSON.stringify([...counted, ...rest]);
+    const shift = counted.length - req.leaves.length;
     return gw.guardPool
-      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: req.leaves.length })
+      .run({ specKey: sg?.guardKey ?? "", spec: scanner === undefined ? undefined : sg!.guard!.spec, json, pick: [], tokens: counter.name, countEach: true, countFirst: counted.length })
       .then((r) => {
+        // Leaf paths are [index] into the list sent; back to indices into `all`.
         const matches: Array<readonly TextMatch[]> = [];
-        // Leaf paths are [index] into the list sent.
-        for (const leaf of r.leaves) if (typeof leaf.path[0] === "number") matches[leaf.path[0]] = leaf.matches;
-        return finish(matches, (r.tokens ?? 0) + toolTokens);
+        for (const leaf of r.leaves) {
+          const at = leaf.path[0];
+          if (typeof at !== "number" || (shift > 0 && at === req.leaves.length)) continue;
+          matches[at < req.leaves.length ? at : at - shift] = leaf.matches;
+        }
+        return finish(matches, r.tokens ?? 0);
       });
   }
-  let counted = toolTokens;
+  let counted = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   for (const leaf of req.leaves) counted += counter.count(leaf.text);
   return finish(scanner?.scanLeaves(all, keys) ?? [], counted);
 }
