@@ -20,7 +20,7 @@ import type { Safeguards } from "../config/compile-safeguards.js";
 import { refuse, type Refusal } from "../errors.js";
 import { DEFAULT_OFFLOAD_BYTES } from "../guard/compile-guard.js";
 import { describeFindings, findingsChannel, toFindings } from "../guard/findings.js";
-import { crossingLeaves, mergeLeaves } from "../guard/joined-parts.js";
+import { runLeaves, mergeLeaves } from "../guard/joined-parts.js";
 import { redactLeaves } from "../guard/redact.js";
 import type { LeafMatches } from "../guard/scan.js";
 import { counterForModel } from "../guard/tokens.js";
@@ -68,7 +68,7 @@ export function exchangeGuard(gw: Gateway, tenantId: string, connection: string)
       const judged = andThen(scanned, (result): Refusal | undefined => {
         const { tokens } = result;
         const patterns = sg.guard?.spec.patterns ?? [];
-        const leaves = sg.guard === undefined ? result.leaves : mergeLeaves(result.leaves, crossingLeaves(sg.guard.scanner, samplingRuns(message.params)));
+        const leaves = sg.guard === undefined ? result.leaves : mergeLeaves(result.leaves, runLeaves(sg.guard.scanner, samplingRuns(message.params)));
         const findings = toFindings("params", leaves, patterns);
         const blocked = findings.filter((f) => f.action === "deny");
         if (blocked.length > 0) {

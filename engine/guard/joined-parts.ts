@@ -56,7 +56,7 @@ export function spreadRunMatches(
  * The matches of each run's joined text, spread onto the parts as leaves (merged with the
  * value's own scan by mergeLeaves). Scanned inline: runs are a message's text blocks.
  */
-export function crossingLeaves(scanner: Scanner, runs: readonly PartRun[]): LeafMatches[] {
+export function runLeaves(scanner: Scanner, runs: readonly PartRun[]): LeafMatches[] {
   if (runs.length === 0) return [];
   const parts = runs.flat();
   const texts = parts.map((p) => p.text);

@@ -65,8 +65,9 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   // the prompt; of it only tool definitions are billed, counted once as their JSON.
   const scanned = [...req.leaves, ...req.extraLeaves];
   // Then each message's parts joined (joined-parts.ts): scanned, never counted.
-  const runs = scanner === undefined ? [] : joinRuns(texts(req.leaves), req.joined);
-  const all = [...texts(scanned), ...runs];
+  const promptTexts = req.leaves.map((l) => l.text);
+  const runs = scanner === undefined ? [] : joinRuns(promptTexts, req.joined);
+  const all = [...promptTexts, ...req.extraLeaves.map((l) => l.text), ...runs];
   // The key a value sits under is context for some validators (an AWS secret named as one).
   const keys = scanned.map((l) => l.key);
   let fixed = req.messages === 0 ? 0 : req.messages * PER_MESSAGE + PER_MESSAGE;
@@ -76,7 +77,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
     andThen(prefetchUsage(gw, tenant, call), (usage): LlmInspection => {
       const patterns = sg?.guard?.spec.patterns ?? [];
       const matches = found.slice(0, scanned.length);
-      spreadRunMatches(texts(req.leaves), req.joined, found.slice(scanned.length), matches);
+      spreadRunMatches(promptTexts, req.joined, found.slice(scanned.length), matches);
       const leaves: LeafMatches[] = [];
       scanned.forEach((leaf, i) => {
         if ((matches[i]?.length ?? 0) > 0) leaves.push({ path: leaf.path, matches: matches[i]! });
@@ -100,7 +101,7 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
     // The pool gets the prompt's texts and the tool definitions' JSON, counted, then the rest,
     // scanned only (the JSON's own matches are ignored: its strings are scanned as leaves). A
     // keyed text goes as `{ key: text }`, so the worker's scan sees the key too.
-    const counted = [...texts(req.leaves), ...(req.toolsJson === "" ? [] : [req.toolsJson])];
+    const counted = req.toolsJson === "" ? promptTexts : [...promptTexts, req.toolsJson];
     const rest = all.slice(req.leaves.length).map((text, j) => {
       const key = keys[req.leaves.length + j];
       return key === undefined ? text : { [key]: text };
@@ -123,10 +124,6 @@ export function inspectLlm(gw: Gateway, tenant: RuntimeTenant, call: LimitedCall
   let counted = req.toolsJson === "" ? 0 : counter.count(req.toolsJson);
   for (const leaf of req.leaves) counted += counter.count(leaf.text);
   return finish(scanner?.scanLeaves(all, keys) ?? [], counted);
-}
-
-function texts(leaves: readonly { readonly text: string }[]): string[] {
-  return leaves.map((l) => l.text);
 }
 
 /**

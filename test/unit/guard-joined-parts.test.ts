@@ -7,7 +7,7 @@ import { compileGuard } from "../../engine/guard/compile-guard.js";
 import { redactText } from "../../engine/guard/redact.js";
 import type { TextMatch } from "../../engine/guard/scan.js";
 import { samplingRuns } from "../../engine/gateway/scan-targets.js";
-import { crossingLeaves, joinRuns, mergeLeaves, spreadRunMatches } from "../../engine/guard/joined-parts.js";
+import { runLeaves, joinRuns, mergeLeaves, spreadRunMatches } from "../../engine/guard/joined-parts.js";
 
 const guard = compileGuard({ builtins: ["us-ssn", "email"] })!;
 
@@ -77,7 +77,7 @@ describe("the text blocks of a sampling message", () => {
   });
 
   it("crossing matches come back as leaves at those paths, and merge with the value's own scan without repeats", () => {
-    const crossing = crossingLeaves(guard.scanner, samplingRuns(params));
+    const crossing = runLeaves(guard.scanner, samplingRuns(params));
     expect(crossing).toEqual([
       { path: ["messages", 0, "content", 0, "text"], matches: [{ pattern: 0, start: 4, end: 11 }] },
       { path: ["messages", 0, "content", 2, "text"], matches: [{ pattern: 0, start: 0, end: 4 }] },
